@@ -1,0 +1,31 @@
+"""Edge deepfake detector runtime: OpenCV + onnxruntime + numpy, never TensorFlow."""
+
+from __future__ import annotations
+
+from importlib import metadata
+
+from .classifier import OnnxClassifier
+from .contract import FFPP_CLASSES, METADATA_KEY, ModelContract
+from .errors import (
+    EdgeDetectError,
+    ModelContractError,
+    ModelError,
+    ModelIntegrityError,
+    SinkError,
+    SourceError,
+)
+from .faces import FaceDetector, crop_box, crop_face, crop_faces
+from .preprocess import preprocess
+from .types import FaceDetections, FaceVerdict, Frame, FrameResult, VideoSummary
+
+try:
+    __version__ = metadata.version("edge-deepfake-detector")
+except metadata.PackageNotFoundError:  # running from a source tree without install
+    __version__ = "0.0.0"
+
+__all__ = [
+    "FFPP_CLASSES", "METADATA_KEY", "EdgeDetectError", "FaceDetections", "FaceDetector",
+    "FaceVerdict", "Frame", "FrameResult", "ModelContract", "ModelContractError", "ModelError",
+    "ModelIntegrityError", "OnnxClassifier", "SinkError", "SourceError", "VideoSummary",
+    "crop_box", "crop_face", "crop_faces", "preprocess",
+]

@@ -1,0 +1,89 @@
+"""One small class per ONNX classifier: session injectable, contract read from the model."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+
+from .contract import ModelContract, contract_from_session
+from .errors import ModelError
+from .preprocess import preprocess
+
+
+def default_threads() -> int:
+    """Two intra-op threads suit the small edge CPUs this runs on; never more than the cores."""
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def make_session(model_path: str | os.PathLike, threads: int | None = None) -> ort.InferenceSession:
+    path = Path(model_path)
+    if not path.is_file():
+        raise ModelError(f"model file not found: {path}")
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads or default_threads()
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises several unrelated exception types
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"cannot load ONNX model {path}: {first}") from exc
+
+
+class OnnxClassifier:
+    """Face-forgery classifier: BGR uint8 crops in, class probabilities out."""
+
+    def __init__(
+        self,
+        model_path: str | os.PathLike | None = None,
+        session: ort.InferenceSession | None = None,
+        threads: int | None = None,
+        **contract_overrides: Any,
+    ) -> None:
+        if session is None:
+            if model_path is None:
+                raise ModelError("OnnxClassifier needs a model path or a session")
+            session = make_session(model_path, threads)
+        self.session = session
+        self.path = Path(model_path) if model_path is not None else None
+        self.contract: ModelContract = contract_from_session(session, **contract_overrides)
+        self._output_name = session.get_outputs()[0].name
+        self._buf: np.ndarray | None = None
+
+    @property
+    def input_size(self) -> int:
+        return self.contract.input_size
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return self.contract.class_names
+
+    def predict(self, crops_bgr: np.ndarray) -> np.ndarray:
+        """(n, s, s, 3) BGR uint8 crops -> (n, C) float32 probabilities, one batched call."""
+        n = len(crops_bgr)
+        if n == 0:
+            return np.zeros((0, self.contract.num_classes), np.float32)
+        size = self.contract.input_size
+        if self._buf is None or self._buf.shape[0] < n:
+            self._buf = np.empty((max(n, 4), size, size, 3), np.float32)
+        x = preprocess(crops_bgr, self.contract, out=self._buf)
+        try:
+            (y,) = self.session.run([self._output_name], {self.contract.input_name: x})
+        except Exception as exc:
+            raise ModelError(f"model inference failed: {str(exc).splitlines()[0]}") from exc
+        y = np.asarray(y, dtype=np.float32).reshape(n, -1)
+        if y.shape[1] != self.contract.num_classes:
+            raise ModelError(
+                f"model returned {y.shape[1]} scores per face but its contract lists "
+                f"{self.contract.num_classes} classes"
+            )
+        if self.contract.output == "logits":
+            y = np.exp(y - y.max(axis=1, keepdims=True))
+            y /= y.sum(axis=1, keepdims=True)
+        return y

@@ -1,0 +1,123 @@
+"""Face detection (OpenCV DNN ResNet-10 SSD) and the ONE face-crop implementation.
+
+The ETL (training crops) and the runtime (inference crops) both call :func:`crop_face`, so the
+geometry, interpolation and colour order of a crop are identical in training and serving.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .errors import ModelError
+from .types import FaceDetections
+from .weights import locate_detector_files
+
+SSD_MEAN_BGR = (104.0, 177.0, 123.0)
+DEFAULT_MARGIN = 1.3
+
+
+@dataclass(frozen=True)
+class CropBox:
+    """Integer square crop window ``[x1, x2) x [y1, y2)`` inside a frame."""
+
+    x1: int
+    y1: int
+    x2: int
+    y2: int
+
+
+class FaceDetector:
+    """ResNet-10 SSD face detector; returns faces above ``conf_threshold``, largest first."""
+
+    def __init__(
+        self,
+        conf_threshold: float = 0.5,
+        input_size: int = 300,
+        model_path: str | os.PathLike | None = None,
+        config_path: str | os.PathLike | None = None,
+        min_size: int = 8,
+    ) -> None:
+        if not 0.0 < conf_threshold <= 1.0:
+            raise ValueError(f"conf_threshold must be in (0, 1], got {conf_threshold}")
+        if input_size < 64:
+            raise ValueError(f"detector input size must be >= 64, got {input_size}")
+        files = locate_detector_files(model_path, config_path)
+        try:
+            self._net = cv2.dnn.readNetFromCaffe(str(files.config), str(files.model))
+        except cv2.error as exc:
+            raise ModelError(f"cannot load face detector from {files.model}: {exc}") from exc
+        self._net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
+        self._net.setPreferableTarget(cv2.dnn.DNN_TARGET_CPU)
+        self.conf_threshold = float(conf_threshold)
+        self.input_size = int(input_size)
+        self.min_size = int(min_size)
+        self.files = files
+
+    def detect(self, image_bgr: np.ndarray) -> FaceDetections:
+        """Detect faces in a BGR uint8 image; boxes are clipped to the image, largest first."""
+        if image_bgr is None or image_bgr.ndim != 3 or image_bgr.shape[2] != 3:
+            raise ValueError("detect() expects an HxWx3 BGR image")
+        h, w = image_bgr.shape[:2]
+        size = (self.input_size, self.input_size)
+        blob = cv2.dnn.blobFromImage(
+            cv2.resize(image_bgr, size, interpolation=cv2.INTER_LINEAR), 1.0, size, SSD_MEAN_BGR
+        )
+        self._net.setInput(blob)
+        out = self._net.forward().reshape(-1, 7)
+        out = out[out[:, 2] >= self.conf_threshold]
+        if len(out) == 0:
+            return FaceDetections.empty()
+        xyxy = np.clip(out[:, 3:7], 0.0, 1.0) * np.array([w, h, w, h], np.float32)
+        wh = xyxy[:, 2:] - xyxy[:, :2]
+        keep = (wh[:, 0] >= self.min_size) & (wh[:, 1] >= self.min_size)
+        faces = FaceDetections(xyxy[keep], out[keep, 2])
+        return faces[np.argsort(-faces.area, kind="stable")]
+
+
+def crop_box(
+    box_xyxy: np.ndarray, frame_hw: tuple[int, int], margin: float = DEFAULT_MARGIN
+) -> CropBox:
+    """Square window of side ``margin * max(w, h)`` centred on the box, shifted to fit the frame.
+
+    Shifting (instead of clipping or padding) keeps the crop square, so resizing never distorts
+    the face; a window larger than the frame shrinks to the frame's shorter side.
+    """
+    fh, fw = frame_hw
+    x1, y1, x2, y2 = (float(v) for v in box_xyxy)
+    cx, cy = (x1 + x2) / 2.0, (y1 + y2) / 2.0
+    side = max(x2 - x1, y2 - y1) * float(margin)
+    side = int(round(min(max(side, 1.0), fw, fh)))
+    left = int(round(cx - side / 2.0))
+    top = int(round(cy - side / 2.0))
+    left = min(max(left, 0), fw - side)
+    top = min(max(top, 0), fh - side)
+    return CropBox(left, top, left + side, top + side)
+
+
+def crop_face(
+    image_bgr: np.ndarray, box_xyxy: np.ndarray, size: int, margin: float = DEFAULT_MARGIN
+) -> np.ndarray:
+    """Square face crop resized to ``size`` x ``size`` (BGR uint8, INTER_AREA)."""
+    b = crop_box(box_xyxy, image_bgr.shape[:2], margin)
+    patch = image_bgr[b.y1 : b.y2, b.x1 : b.x2]
+    return cv2.resize(patch, (size, size), interpolation=cv2.INTER_AREA)
+
+
+def crop_faces(
+    image_bgr: np.ndarray,
+    faces: FaceDetections,
+    size: int,
+    margin: float = DEFAULT_MARGIN,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """All faces of a frame as one (n, size, size, 3) BGR uint8 batch, optionally into ``out``."""
+    n = len(faces)
+    if out is None or out.shape[0] < n or out.shape[1:] != (size, size, 3):
+        out = np.empty((n, size, size, 3), np.uint8)
+    for i in range(n):
+        out[i] = crop_face(image_bgr, faces.xyxy[i], size, margin)
+    return out[:n]
