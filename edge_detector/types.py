@@ -75,6 +75,16 @@ class FrameResult:
 
 
 @dataclass(frozen=True)
+class TrackSummary:
+    """Verdict for one face track (one person, as far as IoU tracking can tell)."""
+
+    track: int
+    faces: int
+    mean_p_fake: float
+    verdict: str
+
+
+@dataclass(frozen=True)
 class VideoSummary:
     """Video-level verdict and the numbers it was made from."""
 
@@ -90,5 +100,5 @@ class VideoSummary:
     faces_classified: int
     top_method: str | None
     method_share: dict[str, float]
-    tracks: dict[int, dict[str, float]]
+    tracks: list[TrackSummary]
     threshold: float

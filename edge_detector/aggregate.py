@@ -1,0 +1,104 @@
+"""Frame results -> one video verdict, overall and per face track.
+
+Only analysed frames count: frames that merely reuse an earlier result would weight it twice.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+import numpy as np
+
+from .contract import ModelContract
+from .types import FrameResult, TrackSummary, VideoSummary
+from .verdicts import FAKE, REAL
+
+AGGREGATIONS = ("mean", "median", "fraction")
+NO_FACE = "NO_FACE"
+
+
+class VideoAggregator:
+    """Accumulates per-face scores as results stream by; :meth:`summary` can be called any time."""
+
+    def __init__(
+        self, contract: ModelContract, threshold: float = 0.5, aggregation: str = "mean"
+    ) -> None:
+        if aggregation not in AGGREGATIONS:
+            raise ValueError(f"aggregation must be one of {AGGREGATIONS}, got {aggregation!r}")
+        self.contract = contract
+        self.threshold = threshold
+        self.aggregation = aggregation
+        self.frames_read = 0
+        self.frames_analysed = 0
+        self.frames_with_faces = 0
+        self.fake_frames = 0
+        self._p_fake: list[float] = []
+        self._probs_sum = np.zeros(contract.num_classes, np.float64)
+        self._methods: Counter[str] = Counter()
+        self._tracks: dict[int, list[float]] = defaultdict(list)
+
+    def update(self, result: FrameResult) -> None:
+        self.frames_read += 1
+        if not result.analysed:
+            return
+        self.frames_analysed += 1
+        if not result.verdicts:
+            return
+        self.frames_with_faces += 1
+        if max(v.p_fake for v in result.verdicts) >= self.threshold:
+            self.fake_frames += 1
+        for v in result.verdicts:
+            self._p_fake.append(v.p_fake)
+            self._probs_sum += v.probs
+            self._tracks[v.track].append(v.p_fake)
+            if v.label == FAKE:
+                self._methods[v.method] += 1
+
+    @property
+    def running_score(self) -> float | None:
+        return self._score() if self._p_fake else None
+
+    def _score(self) -> float:
+        if self.aggregation == "median":
+            return float(np.median(self._p_fake))
+        if self.aggregation == "fraction":
+            return self.fake_frames / max(self.frames_with_faces, 1)
+        return float(np.mean(self._p_fake))
+
+    def _top_method(self) -> str | None:
+        if not self._p_fake:
+            return None
+        if self._methods:
+            return self._methods.most_common(1)[0][0]
+        probs = self._probs_sum.copy()
+        probs[self.contract.original_index] = -1.0  # the strongest manipulation hint even if REAL
+        return self.contract.class_names[int(np.argmax(probs))]
+
+    def summary(self) -> VideoSummary:
+        n = len(self._p_fake)
+        if n == 0:
+            verdict, score = NO_FACE, float("nan")
+        else:
+            score = self._score()
+            verdict = FAKE if score >= self.threshold else REAL
+        total_fake = sum(self._methods.values())
+        return VideoSummary(
+            verdict=verdict,
+            aggregation=self.aggregation,
+            score=score,
+            mean_p_fake=float(np.mean(self._p_fake)) if n else None,
+            median_p_fake=float(np.median(self._p_fake)) if n else None,
+            fake_frame_fraction=self.fake_frames / self.frames_with_faces if n else None,
+            frames_read=self.frames_read,
+            frames_analysed=self.frames_analysed,
+            frames_with_faces=self.frames_with_faces,
+            faces_classified=n,
+            top_method=self._top_method(),
+            method_share={m: c / total_fake for m, c in self._methods.most_common()},
+            tracks=[
+                TrackSummary(t, len(p), float(np.mean(p)),
+                             FAKE if np.mean(p) >= self.threshold else REAL)
+                for t, p in sorted(self._tracks.items())
+            ],
+            threshold=self.threshold,
+        )

@@ -1,0 +1,52 @@
+"""Draws face boxes, verdict labels and a header line onto frames (configured once, called per frame)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .types import FrameResult
+from .verdicts import FAKE
+
+GREEN = (60, 190, 60)
+RED = (40, 40, 230)
+GREY = (160, 160, 160)
+WHITE = (255, 255, 255)
+BLACK = (0, 0, 0)
+
+
+def face_label(label: str, p_fake: float, method: str) -> str:
+    """``FAKE 0.93 NeuralTextures`` / ``REAL 0.07``: the score shown is always P_fake."""
+    return f"{label} {p_fake:.2f} {method}" if label == FAKE else f"{label} {p_fake:.2f}"
+
+
+class Annotator:
+    """Scales line widths and fonts to the frame size once, then draws in place."""
+
+    def __init__(self, width: int, height: int) -> None:
+        self.scale = max(0.4, min(width, height) / 720.0)
+        self.thickness = max(1, int(round(2 * self.scale)))
+        self.font = cv2.FONT_HERSHEY_SIMPLEX
+        self.font_scale = 0.6 * self.scale
+
+    def _text(self, image: np.ndarray, text: str, x: int, y: int, bg: tuple[int, int, int]) -> None:
+        (tw, th), base = cv2.getTextSize(text, self.font, self.font_scale, self.thickness)
+        h, w = image.shape[:2]
+        x = int(min(max(x, 0), max(w - tw - 4, 0)))
+        y = int(min(max(y, th + base + 4), h - 1))
+        cv2.rectangle(image, (x, y - th - base - 4), (x + tw + 4, y), bg, cv2.FILLED)
+        cv2.putText(image, text, (x + 2, y - base - 2), self.font, self.font_scale, WHITE,
+                    self.thickness, cv2.LINE_AA)
+
+    def draw(self, image_bgr: np.ndarray, result: FrameResult, header: str | None = None) -> None:
+        """Boxes green (REAL) or red (FAKE); carried-over boxes from skipped frames drawn the same."""
+        for box, v in zip(result.faces.xyxy, result.verdicts, strict=True):
+            color = RED if v.label == FAKE else GREEN
+            x1, y1, x2, y2 = (int(round(c)) for c in box)
+            cv2.rectangle(image_bgr, (x1, y1), (x2, y2), color, self.thickness)
+            text = face_label(v.label, v.p_fake, v.method)
+            if v.track >= 0:
+                text = f"#{v.track} {text}"
+            self._text(image_bgr, text, x1, y1 - 2, color)
+        if header:
+            self._text(image_bgr, header, 0, 0, BLACK)

@@ -1,0 +1,34 @@
+"""Builds a ready pipeline from plain options; shared by the CLI, the folder scan and benchmarks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+
+from .classifier import OnnxClassifier, default_threads
+from .faces import FaceDetector
+from .pipeline import Pipeline
+
+
+@dataclass(frozen=True)
+class PipelineSpec:
+    """Everything needed to construct a detector + classifier pipeline (picklable for workers)."""
+
+    model: Path
+    threshold: float = 0.5
+    every: int = 1
+    face_conf: float = 0.5
+    det_size: int = 300
+    face_model: Path | None = None
+    face_config: Path | None = None
+    threads: int | None = None
+
+
+def build_pipeline(spec: PipelineSpec) -> Pipeline:
+    threads = spec.threads or default_threads()
+    cv2.setNumThreads(threads)
+    classifier = OnnxClassifier(spec.model, threads=threads)
+    detector = FaceDetector(spec.face_conf, spec.det_size, spec.face_model, spec.face_config)
+    return Pipeline(detector, classifier, spec.threshold, spec.every)

@@ -1,0 +1,102 @@
+"""The streaming generator behind the CLI: frames in, per-frame results with stage timings out.
+
+Only this module knows that a detector and a classifier both exist; it depends on two small
+protocols so tests can pass fakes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+from typing import Protocol
+
+import numpy as np
+
+from .contract import ModelContract
+from .faces import crop_faces
+from .tracking import IouTracker
+from .types import FaceDetections, Frame, FrameResult
+from .verdicts import make_verdicts
+
+
+class Detector(Protocol):
+    def detect(self, image_bgr: np.ndarray) -> FaceDetections: ...
+
+
+class Classifier(Protocol):
+    contract: ModelContract
+
+    def predict(self, crops_bgr: np.ndarray) -> np.ndarray: ...
+
+
+class Pipeline:
+    """Detect, crop, classify (all faces of a frame in one batch) and track.
+
+    With ``every > 1`` only every Nth frame is analysed; the others carry the last boxes and
+    verdicts forward (``analysed=False``) so every frame still gets an overlay and a CSV row.
+    """
+
+    def __init__(
+        self,
+        detector: Detector,
+        classifier: Classifier,
+        threshold: float = 0.5,
+        every: int = 1,
+        max_faces: int | None = None,
+    ) -> None:
+        if every < 1:
+            raise ValueError(f"every must be >= 1, got {every}")
+        if not 0.0 <= threshold <= 1.0:
+            raise ValueError(f"threshold must be in [0, 1], got {threshold}")
+        self.detector = detector
+        self.classifier = classifier
+        self.contract = classifier.contract
+        self.threshold = threshold
+        self.every = every
+        self.max_faces = max_faces
+        self.tracker = IouTracker()
+        self._crops: np.ndarray | None = None
+
+    def analyse(self, frame: Frame) -> FrameResult:
+        """Full analysis of one frame."""
+        t0 = time.perf_counter()
+        faces = self.detector.detect(frame.image_bgr)
+        if self.max_faces is not None:
+            faces = faces[: self.max_faces]
+        t1 = time.perf_counter()
+        size = self.contract.input_size
+        self._crops = crops = crop_faces(
+            frame.image_bgr, faces, size, self.contract.crop_margin, out=self._crops
+        )
+        t2 = time.perf_counter()
+        probs = self.classifier.predict(crops)
+        verdicts = make_verdicts(probs, self.contract, self.threshold)
+        tracks = self.tracker.update(faces)
+        verdicts = [replace(v, track=int(t)) for v, t in zip(verdicts, tracks, strict=True)]
+        t3 = time.perf_counter()
+        timings = {
+            "detect_ms": (t1 - t0) * 1e3,
+            "crop_ms": (t2 - t1) * 1e3,
+            "classify_ms": (t3 - t2) * 1e3,
+        }
+        return FrameResult(frame, faces, verdicts, True, timings)
+
+    def run(self, frames: Iterable[Frame]) -> Iterator[FrameResult]:
+        """Results in frame order; ``decode_ms`` is the time spent waiting for each frame."""
+        last: FrameResult | None = None
+        count = 0
+        it = iter(frames)
+        while True:
+            t0 = time.perf_counter()
+            frame = next(it, None)
+            if frame is None:
+                return
+            decode_ms = (time.perf_counter() - t0) * 1e3
+            if last is None or count % self.every == 0:
+                last = result = self.analyse(frame)
+            else:
+                result = FrameResult(frame, last.faces, last.verdicts, False, {})
+            result.timings_ms["decode_ms"] = decode_ms
+            count += 1
+            yield result

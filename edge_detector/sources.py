@@ -1,0 +1,257 @@
+"""Frame sources: video files, images, webcams and stream URLs behind one iterator interface.
+
+Files are decoded in a background thread (OpenCV releases the GIL) so decoding overlaps with
+inference. Live sources keep only the latest frame: when analysis is slower than the camera, old
+frames are dropped instead of queueing up, so the output never falls behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .errors import SourceError
+from .types import Frame
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv"}
+DEFAULT_LIVE_FPS = 30.0
+_END = object()
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What is known about a source before reading it; ``frame_count`` is None when unknown."""
+
+    name: str
+    width: int
+    height: int
+    fps: float
+    frame_count: int | None
+    live: bool
+    kind: str
+
+
+class FrameSource:
+    """Base class: a context manager that yields :class:`Frame` objects and reports drops."""
+
+    info: VideoInfo
+    dropped: int = 0
+
+    def __enter__(self) -> FrameSource:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        pass
+
+    def __iter__(self) -> Iterator[Frame]:
+        raise NotImplementedError
+
+
+def _valid_fps(fps: float) -> float | None:
+    return float(fps) if fps and math.isfinite(fps) and 1.0 <= fps <= 1000.0 else None
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise SourceError(f"no such file: {path}")
+    if path.is_dir():
+        raise SourceError(f"{path} is a folder, not a video or image")
+    if path.stat().st_size == 0:
+        raise SourceError(f"{path} is empty (0 bytes)")
+
+
+def _open_capture(spec: str | int, what: str) -> cv2.VideoCapture:
+    cap = cv2.VideoCapture(spec, cv2.CAP_FFMPEG) if isinstance(spec, str) else cv2.VideoCapture(spec)
+    if not cap.isOpened():
+        cap.release()
+        raise SourceError(f"cannot open {what}")
+    return cap
+
+
+class ImageSource(FrameSource):
+    """A still image as a one-frame source."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        _check_file(self.path)
+        image = cv2.imread(str(self.path), cv2.IMREAD_COLOR)
+        if image is None:
+            raise SourceError(f"cannot decode image {self.path}: not an image or corrupt")
+        self._image = image
+        h, w = image.shape[:2]
+        self.info = VideoInfo(self.path.name, w, h, 0.0, 1, False, "image")
+
+    def __iter__(self) -> Iterator[Frame]:
+        yield Frame(0, 0.0, self._image)
+
+
+class VideoFileSource(FrameSource):
+    """Every frame of a video file, decoded ahead in a thread into a small bounded queue."""
+
+    def __init__(self, path: str | Path, prefetch: int = 8) -> None:
+        self.path = Path(path)
+        _check_file(self.path)
+        cap = _open_capture(str(self.path), f"video {self.path}: not a video or unsupported codec")
+        ok, first = cap.read()
+        if not ok or first is None:
+            cap.release()
+            raise SourceError(f"cannot decode any frame of {self.path}: corrupt or truncated video")
+        fps = _valid_fps(cap.get(cv2.CAP_PROP_FPS))
+        if fps is None:
+            log.warning("%s reports no valid FPS; assuming %.0f", self.path.name, DEFAULT_LIVE_FPS)
+        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        h, w = first.shape[:2]
+        self.info = VideoInfo(
+            self.path.name, w, h, fps or DEFAULT_LIVE_FPS, count if count > 0 else None,
+            False, "video",
+        )
+        self._cap, self._first = cap, first
+        self._queue: queue.Queue = queue.Queue(maxsize=max(1, prefetch))
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.error: str | None = None
+
+    def _reader(self) -> None:
+        try:
+            image = self._first
+            while image is not None and not self._stop.is_set():
+                self._put(image)
+                ok, image = self._cap.read()
+                if not ok:
+                    image = None
+        except Exception as exc:  # reported to the consumer, never lost in the thread
+            self.error = f"decoding {self.path.name} failed: {exc}"
+        finally:
+            self._put(_END)
+
+    def _put(self, item) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def __iter__(self) -> Iterator[Frame]:
+        self._thread = threading.Thread(target=self._reader, name="decode", daemon=True)
+        self._thread.start()
+        index, fps = 0, self.info.fps
+        while True:
+            item = self._queue.get()
+            if item is _END:
+                break
+            yield Frame(index, index / fps, item)
+            index += 1
+        if self.error:
+            raise SourceError(self.error)
+        if self.info.frame_count and index < self.info.frame_count * 0.98:
+            log.warning(
+                "%s ended after %d of %d frames (truncated file?)",
+                self.path.name, index, self.info.frame_count,
+            )
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2.0)
+        self._cap.release()
+
+
+class LiveSource(FrameSource):
+    """Camera, stream, or a file played in real time: a grabber thread keeps only the newest frame."""
+
+    def __init__(self, spec: str | int, name: str, realtime_file: bool = False) -> None:
+        what = f"camera {spec}" if isinstance(spec, int) else f"stream {spec}"
+        if realtime_file:
+            _check_file(Path(str(spec)))
+            what = f"video {spec}: not a video or unsupported codec"
+        self._cap = _open_capture(spec, what)
+        ok, first = self._cap.read()
+        if not ok or first is None:
+            self._cap.release()
+            raise SourceError(f"{what} opened but delivered no frame")
+        fps = _valid_fps(self._cap.get(cv2.CAP_PROP_FPS)) or DEFAULT_LIVE_FPS
+        h, w = first.shape[:2]
+        self.info = VideoInfo(name, w, h, fps, None, True, "file-realtime" if realtime_file else "live")
+        self._pace = realtime_file
+        self._latest: tuple[int, np.ndarray] | None = (0, first)
+        self._cond = threading.Condition()
+        self._done = False
+        self._stop = threading.Event()
+        self._t0 = time.perf_counter()
+        self.captured = 1
+        self._thread = threading.Thread(target=self._grab, name="grab", daemon=True)
+        self._thread.start()
+
+    def _grab(self) -> None:
+        index = 1
+        try:
+            while not self._stop.is_set():
+                if self._pace:  # a file plays at its own FPS, like a camera would deliver it
+                    delay = self._t0 + index / self.info.fps - time.perf_counter()
+                    if delay > 0:
+                        time.sleep(delay)
+                ok, image = self._cap.read()
+                if not ok:
+                    break
+                with self._cond:
+                    if self._latest is not None:
+                        self.dropped += 1
+                    self._latest = (index, image)
+                    self.captured = index + 1
+                    self._cond.notify()
+                index += 1
+        finally:
+            with self._cond:
+                self._done = True
+                self._cond.notify()
+
+    def __iter__(self) -> Iterator[Frame]:
+        while True:
+            with self._cond:
+                while self._latest is None and not self._done:
+                    self._cond.wait(timeout=0.5)
+                if self._latest is None:
+                    return
+                index, image = self._latest
+                self._latest = None
+            yield Frame(index, index / self.info.fps, image)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2.0)
+        self._cap.release()
+
+
+def is_stream_url(spec: str) -> bool:
+    return "://" in spec
+
+
+def open_source(spec: str | int | Path, realtime: bool = False) -> FrameSource:
+    """A camera index (int), a stream URL, an image file or a video file."""
+    if isinstance(spec, int):
+        return LiveSource(spec, f"camera{spec}")
+    text = str(spec)
+    if is_stream_url(text):
+        return LiveSource(text, text.rsplit("/", 1)[-1] or "stream")
+    path = Path(text)
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        return ImageSource(path)
+    if realtime:
+        return LiveSource(str(path), path.name, realtime_file=True)
+    return VideoFileSource(path)

@@ -1,0 +1,85 @@
+"""Per-frame scores and the most suspicious thumbnails, kept small for the HTML report."""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .contract import ModelContract
+from .types import FrameResult
+
+
+@dataclass(frozen=True)
+class TimelinePoint:
+    """One analysed frame: its highest P_fake (None without a face) and that face's method."""
+
+    frame: int
+    time_s: float
+    p_fake: float | None
+    method: str | None
+    label: str | None
+    faces: int
+
+
+@dataclass(frozen=True)
+class Thumbnail:
+    """A downscaled annotated frame, JPEG-encoded."""
+
+    frame: int
+    time_s: float
+    p_fake: float
+    method: str
+    jpeg: bytes
+
+
+class Timeline:
+    """Collects one point per analysed frame and the top-k frames by P_fake."""
+
+    def __init__(self, contract: ModelContract, top_k: int = 6, thumb_width: int = 320) -> None:
+        self.contract = contract
+        self.points: list[TimelinePoint] = []
+        self.top_k, self.thumb_width = top_k, thumb_width
+        self._heap: list[tuple[float, int, Thumbnail]] = []
+
+    def add(self, r: FrameResult) -> None:
+        if not r.analysed:
+            return
+        if not r.verdicts:
+            self.points.append(TimelinePoint(r.frame.index, r.frame.time_s, None, None, None, 0))
+            return
+        v = max(r.verdicts, key=lambda v: v.p_fake)
+        self.points.append(
+            TimelinePoint(r.frame.index, r.frame.time_s, v.p_fake, v.method, v.label, len(r.verdicts))
+        )
+
+    def wants(self, p_fake: float) -> bool:
+        return len(self._heap) < self.top_k or p_fake > self._heap[0][0]
+
+    def offer_thumbnail(self, r: FrameResult) -> None:
+        """Call after drawing the overlay; encodes only frames that enter the top-k."""
+        if not r.analysed or not r.verdicts:
+            return
+        v = max(r.verdicts, key=lambda v: v.p_fake)
+        if not self.wants(v.p_fake):
+            return
+        img = r.frame.image_bgr
+        h, w = img.shape[:2]
+        scale = min(1.0, self.thumb_width / w)
+        small = cv2.resize(img, (int(w * scale), int(h * scale)), interpolation=cv2.INTER_AREA)
+        ok, buf = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 80])
+        if not ok:
+            return
+        thumb = Thumbnail(r.frame.index, r.frame.time_s, v.p_fake, v.method, np.asarray(buf).tobytes())
+        item = (v.p_fake, r.frame.index, thumb)
+        if len(self._heap) < self.top_k:
+            heapq.heappush(self._heap, item)
+        else:
+            heapq.heapreplace(self._heap, item)
+
+    @property
+    def thumbnails(self) -> list[Thumbnail]:
+        """Most suspicious first."""
+        return [t for _, _, t in sorted(self._heap, key=lambda x: (-x[0], x[1]))]
