@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from importlib import metadata
+
+# Quiet FFmpeg/OpenCV logging before cv2 is first imported: errors reach users as one clear line.
+os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 from .classifier import OnnxClassifier
 from .contract import FFPP_CLASSES, METADATA_KEY, ModelContract

@@ -17,7 +17,7 @@ import cv2
 from . import __version__
 from .aggregate import VideoAggregator
 from .annotate import Annotator
-from .errors import SinkError
+from .errors import EdgeDetectError, SinkError
 from .pipeline import Pipeline
 from .sinks import CsvSink, VideoSink, write_json
 from .sources import FrameSource
@@ -121,6 +121,7 @@ def run_source(source: FrameSource, pipeline: Pipeline, opts: RunOptions) -> Run
             outputs["video"] = video_sink.path
     stage_sum: dict[str, float] = {}
     interrupted, last_image, t_start = False, None, time.perf_counter()
+    error: EdgeDetectError | None = None
     fps_ema = None
     bar = _progress(info, opts)
     draw = bool(video_sink or display or info.kind == "image" or (opts.report and opts.out_dir))
@@ -152,6 +153,9 @@ def run_source(source: FrameSource, pipeline: Pipeline, opts: RunOptions) -> Run
     except KeyboardInterrupt:
         interrupted = True
         warnings.append("interrupted by the user; outputs hold everything up to that frame")
+    except EdgeDetectError as exc:  # finalise what was written, then report the error
+        error = exc
+        warnings.append(str(exc))
     finally:
         if bar:
             bar.render_finish()
@@ -184,6 +188,8 @@ def run_source(source: FrameSource, pipeline: Pipeline, opts: RunOptions) -> Run
             outputs["report"] = write_report(
                 opts.out_dir / "report.html", summary_record(run, source, pipeline), timeline
             )
+    if error is not None:
+        raise error
     return run
 
 

@@ -159,10 +159,11 @@ class VideoFileSource(FrameSource):
             index += 1
         if self.error:
             raise SourceError(self.error)
-        if self.info.frame_count and index < self.info.frame_count * 0.98:
-            log.warning(
-                "%s ended after %d of %d frames (truncated file?)",
-                self.path.name, index, self.info.frame_count,
+        expected = self.info.frame_count
+        if expected and index < expected - max(2, expected // 100):
+            raise SourceError(
+                f"{self.path.name} is truncated or corrupt: decoded {index} of {expected} frames "
+                "(outputs cover the decoded part)"
             )
 
     def close(self) -> None:

@@ -1,0 +1,95 @@
+import json
+import logging
+
+import numpy as np
+import pytest
+
+from edge_detector import FFPP_CLASSES, ModelContract, ModelContractError, OnnxClassifier, preprocess
+from edge_detector.classifier import make_session
+from edge_detector.contract import contract_from_session
+from edge_detector.errors import ModelError
+from tests.onnx_factory import tiny_model
+
+
+def test_contract_round_trips_through_json():
+    c = ModelContract(class_names=("original", "Deepfakes"), input_size=64, parameters=10)
+    back = ModelContract.from_json(c.to_json())
+    assert back == c
+    assert json.loads(c.to_json())["original_index"] == 0
+
+
+@pytest.mark.parametrize(
+    "payload, message",
+    [
+        ({"class_names": ["a", "b"], "input_size": 32}, "do not contain 'original'"),
+        ({"class_names": ["original"], "input_size": 32}, "at least 2 classes"),
+        ({"class_names": ["original", "x", "x"], "input_size": 32}, "duplicate"),
+        ({"class_names": ["original", "x"], "input_size": 32, "pixel_range": "-1..1"}, "pixel range"),
+        ({"class_names": ["original", "x"], "input_size": 32, "layout": "NCHW"}, "layout"),
+        ({"input_size": 32}, "lacks class_names"),
+        ({"class_names": ["original", "x"], "input_size": 32, "schema_version": 99}, "newer"),
+        ({"class_names": ["x", "original"], "input_size": 32, "original_index": 0}, "original_index"),
+    ],
+)
+def test_invalid_contracts_are_refused(payload, message):
+    with pytest.raises(ModelContractError, match=message):
+        ModelContract.from_dict(payload)
+
+
+def test_contract_json_is_parsed_not_evaluated():
+    with pytest.raises(ModelContractError, match="not valid JSON"):
+        ModelContract.from_json("{'class_names': __import__('os').getcwd()}")
+
+
+def test_model_without_metadata_falls_back_with_a_warning(tmp_path, caplog):
+    path = tiny_model(tmp_path / "bare.onnx", size=48, contract=None)
+    with caplog.at_level(logging.WARNING):
+        clf = OnnxClassifier(path)
+    assert clf.contract.class_names == FFPP_CLASSES
+    assert clf.contract.input_size == 48
+    assert "no 'edge_detector.contract' metadata" in caplog.text
+
+
+def test_contract_contradicting_the_graph_is_refused(tmp_path):
+    wrong_size = ModelContract(class_names=FFPP_CLASSES, input_size=64)
+    path = tiny_model(tmp_path / "a.onnx", size=32, contract=wrong_size)
+    with pytest.raises(ModelContractError, match="input 64x64"):
+        OnnxClassifier(path)
+    too_few = ModelContract(class_names=("original", "Deepfakes"), input_size=32)
+    path = tiny_model(tmp_path / "b.onnx", size=32, contract=too_few)
+    with pytest.raises(ModelContractError, match="2 classes but the output has 7"):
+        OnnxClassifier(path)
+
+
+def test_wrong_input_rank_is_refused(tmp_path):
+    path = tiny_model(tmp_path / "flat.onnx", size=8, contract=None, rank=2)
+    with pytest.raises(ModelContractError, match="rank 2"):
+        contract_from_session(make_session(path))
+
+
+def test_explicit_overrides_win(tmp_path):
+    classes = ("original", "a", "b", "c", "d", "e", "f")
+    path = tiny_model(tmp_path / "bare.onnx", size=32, contract=None)
+    clf = OnnxClassifier(path, class_names=classes)
+    assert clf.contract.class_names == classes
+
+
+def test_not_an_onnx_file_is_a_model_error(tmp_path):
+    bad = tmp_path / "model.onnx"
+    bad.write_text("this is not a protobuf")
+    with pytest.raises(ModelError, match="cannot load ONNX model"):
+        OnnxClassifier(bad)
+
+
+@pytest.mark.parametrize("color, pixel_range, expected", [
+    ("RGB", "0..255", [30.0, 20.0, 10.0]),
+    ("BGR", "0..255", [10.0, 20.0, 30.0]),
+    ("RGB", "0..1", [30 / 255, 20 / 255, 10 / 255]),
+])
+def test_preprocess_follows_the_contract(color, pixel_range, expected):
+    c = ModelContract(class_names=FFPP_CLASSES, input_size=8, color=color, pixel_range=pixel_range)
+    crops = np.zeros((2, 16, 16, 3), np.uint8)
+    crops[...] = (10, 20, 30)  # BGR
+    x = preprocess(crops, c)
+    assert x.shape == (2, 8, 8, 3) and x.dtype == np.float32
+    np.testing.assert_allclose(x[1, 2, 2], expected, rtol=1e-6)

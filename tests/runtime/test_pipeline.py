@@ -1,0 +1,102 @@
+import numpy as np
+import pytest
+
+from edge_detector import FFPP_CLASSES, ModelContract
+from edge_detector.aggregate import VideoAggregator
+from edge_detector.pipeline import Pipeline
+from edge_detector.tracking import IouTracker, iou_matrix
+from edge_detector.types import FaceDetections, Frame
+
+
+class FakeDetector:
+    """Faces at fixed boxes, moving right by 2 px per frame; none on frames in ``empty``."""
+
+    def __init__(self, n_faces=2, empty=()):
+        self.n, self.empty, self.calls = n_faces, set(empty), 0
+
+    def detect(self, image):
+        t = int(image[0, 0, 0])  # the frame number is painted into pixel (0, 0)
+        self.calls += 1
+        if t in self.empty:
+            return FaceDetections.empty()
+        boxes = [[10 + 2 * t + 60 * i, 10, 50 + 2 * t + 60 * i, 50] for i in range(self.n)]
+        return FaceDetections(np.array(boxes), np.full(self.n, 0.9))
+
+
+class FakeClassifier:
+    """Face i gets P(original) = 0.2 + 0.6 * i, the rest on NeuralTextures."""
+
+    contract = ModelContract(class_names=FFPP_CLASSES, input_size=16)
+
+    def __init__(self):
+        self.batches = []
+
+    def predict(self, crops):
+        self.batches.append(len(crops))
+        p = np.zeros((len(crops), 7), np.float32)
+        for i in range(len(crops)):
+            p[i, 0] = 0.2 + 0.6 * i
+            p[i, 6] = 1 - p[i, 0]
+        return p
+
+
+def frames(n):
+    for t in range(n):
+        img = np.zeros((120, 400, 3), np.uint8)
+        img[0, 0] = t
+        yield Frame(t, t / 25.0, img)
+
+
+def test_all_faces_of_a_frame_go_in_one_batch_and_tracks_persist():
+    clf = FakeClassifier()
+    results = list(Pipeline(FakeDetector(2), clf).run(frames(6)))
+    assert clf.batches == [2] * 6
+    assert [v.track for v in results[0].verdicts] == [0, 1]
+    assert [v.track for v in results[5].verdicts] == [0, 1]
+    assert results[0].verdicts[0].label == "FAKE" and results[0].verdicts[1].label == "REAL"
+    assert results[0].verdicts[0].method == "NeuralTextures"
+    assert {"decode_ms", "detect_ms", "crop_ms", "classify_ms"} <= set(results[0].timings_ms)
+
+
+def test_every_n_reuses_the_last_result():
+    det = FakeDetector(1)
+    results = list(Pipeline(det, FakeClassifier(), every=3).run(frames(7)))
+    assert det.calls == 3  # frames 0, 3, 6
+    assert [r.analysed for r in results] == [True, False, False, True, False, False, True]
+    assert results[2].faces.xyxy.tolist() == results[0].faces.xyxy.tolist()
+
+
+def test_aggregator_counts_only_analysed_frames_and_reports_no_face():
+    agg = VideoAggregator(FakeClassifier.contract, threshold=0.5)
+    for r in Pipeline(FakeDetector(1, empty={1, 2}), FakeClassifier(), every=2).run(frames(6)):
+        agg.update(r)
+    s = agg.summary()
+    assert (s.frames_read, s.frames_analysed, s.frames_with_faces) == (6, 3, 2)
+    assert s.mean_p_fake == pytest.approx(0.8) and s.verdict == "FAKE"
+    assert s.top_method == "NeuralTextures" and s.method_share == {"NeuralTextures": 1.0}
+    assert s.fake_frame_fraction == 1.0
+    empty = VideoAggregator(FakeClassifier.contract).summary()
+    assert empty.verdict == "NO_FACE" and empty.mean_p_fake is None
+
+
+@pytest.mark.parametrize("aggregation, expected", [("mean", 0.5), ("median", 0.5), ("fraction", 1.0)])
+def test_aggregations(aggregation, expected):
+    agg = VideoAggregator(FakeClassifier.contract, aggregation=aggregation)
+    for r in Pipeline(FakeDetector(2), FakeClassifier()).run(frames(4)):
+        agg.update(r)
+    assert agg.summary().score == pytest.approx(expected)
+    assert [t.verdict for t in agg.summary().tracks] == ["FAKE", "REAL"]
+
+
+def test_tracker_keeps_ids_and_starts_new_ones():
+    tr = IouTracker()
+    a = FaceDetections(np.array([[0, 0, 10, 10], [50, 50, 70, 70]]), np.ones(2))
+    assert tr.update(a).tolist() == [0, 1]
+    b = FaceDetections(np.array([[52, 51, 72, 71], [1, 0, 11, 10], [200, 200, 220, 220]]), np.ones(3))
+    assert tr.update(b).tolist() == [1, 0, 2]
+    assert iou_matrix(a.xyxy, a.xyxy).diagonal() == pytest.approx([1.0, 1.0])
+
+
+def test_pipeline_rejects_bad_settings():
+    with pytest.raises(ValueError, match="every"):
+        Pipeline(FakeDetector(), FakeClassifier(), every=0)
