@@ -75,3 +75,21 @@ def test_live_mode_drops_frames_instead_of_falling_behind(tmp_path, tiny_onnx):
     assert src.dropped > 30, "a 100 ms model on a 25 fps source must drop most frames"
     assert max(lags) <= 1, lags  # never more than one frame behind the camera
     assert indices == sorted(indices) and indices[-1] >= 70
+
+
+def test_cli_live_mode_records_csv_and_summary(tmp_path, tiny_onnx):
+    from click.testing import CliRunner
+
+    from edge_detector.cli import main
+
+    video = write_video(tmp_path / "cam.mp4", frames=50, size=(320, 240), fps=25.0)
+    out = tmp_path / "live"
+    res = CliRunner().invoke(main, [str(video), "--realtime", "--record", "--no-display",
+                                    "--model", str(tiny_onnx), "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    df = pd.read_csv(out / "frames.csv")
+    s = json.loads((out / "summary.json").read_text())
+    assert s["source"]["live"] is True
+    assert s["frames"]["read"] == df.frame.nunique() == len(set(df.frame))
+    assert s["frames"]["read"] + s["frames"]["dropped_live"] == 50
+    assert df.frame.is_monotonic_increasing
