@@ -108,6 +108,7 @@ def _run(source, model, webcam, camera, output, force, every, max_frames, thresh
             out_dir=output or Path("edge-detect-output") / Path(source).resolve().name,
             recursive=recursive, workers=workers, write_video=write_video, report=report,
             force=force, max_frames=max_frames, aggregation=aggregation, progress=not quiet,
+            quiet=quiet,
         ))
     src = open_source(camera if camera is not None else 0) if live else open_source(source, realtime)
     with src:

@@ -1,19 +1,269 @@
-"""Placeholder HTML report (replaced by the full report module)."""
+"""report.html: one self-contained page (inline CSS, SVG and base64 JPEGs) that explains a verdict.
+
+It opens offline and can be mailed as a single file; nothing in it points outside the page.
+"""
 
 from __future__ import annotations
 
-import html
+import json
+import math
+import os
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .sinks import SinkError
-from .timeline import Timeline
+from . import htmlkit as hk
+from . import svg
+from .errors import SinkError
+from .timeline import Timeline, TimelinePoint
+
+VERDICT_STYLE = {"FAKE": ("#c62828", "#fdecea"), "REAL": ("#2e7d32", "#e8f5e9"),
+                 "NO_FACE": ("#546e7a", "#eceff1")}
+THRESHOLD_COLOR = "#3e4c59"
+EXTRA_CSS = """
+.verdict{display:flex;align-items:center;gap:22px;border-radius:12px;padding:18px 24px;margin:16px 0;
+ border:1px solid}
+.verdict .word{font-size:34px;font-weight:800;letter-spacing:.04em;color:#fff;border-radius:8px;
+ padding:6px 18px}
+.verdict .what{font-size:15px}.verdict .score{font-size:26px;font-weight:700}
+.thumbs{display:grid;grid-template-columns:repeat(auto-fill,minmax(300px,1fr));gap:14px}
+.chart-note{font-size:12px;color:#616e7c;margin:4px 0 0}
+.two{display:grid;grid-template-columns:1fr 1fr;gap:16px;margin:16px 0;align-items:start}
+.two>section{margin:0}
+.grid.kn{grid-template-columns:repeat(4,1fr)}
+@media (max-width:800px){.two{grid-template-columns:1fr}}
+"""
 
 
 def write_report(path: Path, record: dict[str, Any], timeline: Timeline) -> Path:
-    body = f"<h1>{html.escape(str(record['verdict']))}</h1>"
+    """Render and replace ``path`` atomically, so a reader never sees half a page."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".part")
     try:
-        path.write_text(f"<!doctype html><html><body>{body}</body></html>", encoding="utf-8")
+        tmp.write_text(render_report(record, timeline), encoding="utf-8")
+        os.replace(tmp, path)
     except OSError as exc:
-        raise SinkError(f"cannot write {path}: {exc}") from exc
+        raise SinkError(f"cannot write {path}: {exc.strerror or exc}") from exc
     return path
+
+
+def render_report(record: dict[str, Any], timeline: Timeline) -> str:
+    src = record.get("source", {})
+    contract = record.get("model", {}).get("contract", {})
+    name = src.get("name", "source")
+    image = src.get("kind") == "image"  # one frame: no timeline to draw
+    body = [
+        f"<h1>edge-detect report: {hk.esc(name)}</h1>",
+        f'<div class="muted small">{hk.esc(_source_line(src))}</div>',
+        _banner(record),
+        _warnings(record, contract),
+        hk.section("Key numbers", _key_numbers(record, contract)),
+        "" if image else hk.section("P_fake over the video", _timeline_chart(record, timeline, contract),
+                                    id_="timeline"),
+        hk.section("Annotated image" if image else "Most suspicious frames",
+                   _thumbnails(timeline, _num(record.get("threshold")) or 0.5), id_="thumbnails"),
+        '<div class="two">'
+        + hk.section("Manipulation methods (faces judged FAKE)", _methods(record, contract))
+        + hk.section("Face tracks", _tracks(record)) + "</div>",
+        '<div class="two">' + hk.section("Model card", _model_card(record, contract), id_="model-card")
+        + hk.section("Speed (ms per frame)", _speed(record)) + "</div>",
+        f"<footer>{hk.esc(_footer(record))}</footer>",
+    ]
+    return hk.page(f"edge-detect: {record.get('verdict', '')} - {name}", "".join(body), EXTRA_CSS)
+
+
+def _num(v: Any) -> float | None:
+    return float(v) if isinstance(v, int | float) and math.isfinite(v) else None
+
+
+def _source_line(src: dict[str, Any]) -> str:
+    parts = [f"{src.get('width', '?')}x{src.get('height', '?')}"]
+    if src.get("kind") != "image":
+        parts.append(f"{hk.fmt(_num(src.get('fps')), 2)} fps")
+        if src.get("frame_count"):
+            parts.append(f"{src['frame_count']} frames")
+    parts.append(str(src.get("kind", "")))
+    return " · ".join(parts)
+
+
+def _banner(r: dict[str, Any]) -> str:
+    verdict = str(r.get("verdict", "NO_FACE"))
+    fg, bg = VERDICT_STYLE.get(verdict, VERDICT_STYLE["NO_FACE"])
+    score = _num(r.get("score"))
+    if verdict == "NO_FACE" or score is None:
+        what = "no face was found, so there is no verdict"
+        shown = ""
+    else:
+        what = (f"{r.get('aggregation', 'mean')} P_fake over every analysed face; "
+                f"FAKE at or above {hk.fmt(_num(r.get('threshold')), 2)}")
+        if verdict == "FAKE" and r.get("top_method"):
+            what += f"; most likely method: {r['top_method']}"
+        shown = f'<div class="score">{score:.3f}</div>'
+    if r.get("interrupted"):
+        what += " (run interrupted: covers only the frames read)"
+    return (f'<div class="verdict verdict-{hk.esc(verdict.lower())}" data-verdict="{hk.esc(verdict)}" '
+            f'style="background:{bg};border-color:{fg}"><span class="word" style="background:{fg}">'
+            f'{hk.esc(verdict)}</span>{shown}<div class="what">{hk.esc(what)}</div></div>')
+
+
+def _warnings(r: dict[str, Any], contract: dict[str, Any]) -> str:
+    from .runner import SYNTHETIC_WARNING
+
+    out = []
+    if contract.get("synthetic_demo"):
+        out.append(f'<div class="warn synthetic"><b>Demo model.</b> {hk.esc(SYNTHETIC_WARNING)}.</div>')
+    out += [hk.warning(w) for w in r.get("warnings", []) if w != SYNTHETIC_WARNING]
+    return "".join(out)
+
+
+def _key_numbers(r: dict[str, Any], contract: dict[str, Any]) -> str:
+    f = r.get("frames", {})
+    det = r.get("detector", {})
+    model = f"{contract.get('model_name', 'unknown')} ({contract.get('architecture', 'unknown')})"
+    thresholds = f"{hk.fmt(_num(r.get('threshold')), 2)} / {hk.fmt(_num(det.get('conf_threshold')), 2)}"
+    method_label = "top method" if r.get("verdict") == "FAKE" else "strongest method hint"
+    return hk.stats(cls="kn", items={
+        "frames read": f.get("read"),
+        f"frames analysed (every {f.get('every', 1)})": f.get("analysed"),
+        "frames with faces": f.get("with_faces"),
+        "faces classified": f.get("faces_classified"),
+        "mean P_fake": _num(r.get("mean_p_fake")),
+        "median P_fake": _num(r.get("median_p_fake")),
+        "frames judged FAKE": _pct(r.get("fake_frame_fraction")),
+        method_label: r.get("top_method") or "–",
+        "speed (frames per second)": hk.fmt(_num(r.get("speed", {}).get("fps")), 1),
+        "thresholds (P_fake / face detector)": thresholds,
+        "model": model,
+        "trained on": contract.get("trained_on", "unknown"),
+    })
+
+
+def _pct(v: Any) -> str:
+    v = _num(v)
+    return "–" if v is None else f"{v * 100:.1f}%"
+
+
+def _point_color(p: TimelinePoint) -> str:
+    return hk.class_color("original" if p.label != "FAKE" else p.method)
+
+
+def _timeline_chart(r: dict[str, Any], timeline: Timeline, contract: dict[str, Any]) -> str:
+    points = timeline.points
+    if not points:
+        return '<p class="muted">no frame was analysed</p>'
+    src = r.get("source", {})
+    fps = _num(src.get("fps")) or 0.0
+    step = (r.get("frames", {}).get("every", 1) / fps) if fps > 0 else 0.0
+    end = max(points[-1].time_s + step, (src.get("frame_count") or 0) / fps if fps else 0.0, 1e-3)
+    ax = svg.Axes((0.0, end), (0.0, 1.0))
+    long = end >= 120
+    fmt_t = (lambda t: f"{int(t // 60)}:{int(t % 60):02d}") if long else (lambda t: f"{t:g}")
+    parts = [svg.frame(ax, svg.nice_ticks(0.0, end, 10), [0, 0.25, 0.5, 0.75, 1.0], fmt_t,
+                       lambda v: f"{v:g}", "time (m:s)" if long else "time (s)", "P_fake")]
+    parts += _gaps(ax, points, step)
+    runs, run = [], []
+    for p in points:  # the trace breaks where the face disappears
+        if p.p_fake is None:
+            runs.append(run)
+            run = []
+        else:
+            run.append((ax.x(p.time_s), ax.y(p.p_fake)))
+    runs.append(run)
+    parts += [svg.polyline(run, "#9aa5b1", cls="trace", width=1.2, opacity=0.8) for run in runs]
+    threshold = _num(r.get("threshold")) or 0.5
+    parts.append(svg.hline(ax, threshold, color=THRESHOLD_COLOR, cls="threshold"))
+    faces = [p for p in points if p.p_fake is not None]
+    radius = 3.6 if len(faces) < 200 else 2.6 if len(faces) < 1000 else 1.8
+    for p in faces:
+        tip = f"frame {p.frame} · {p.time_s:.2f} s · P_fake {p.p_fake:.3f} · {p.label} {p.method}"
+        parts.append(svg.circle(ax.x(p.time_s), ax.y(p.p_fake), radius, _point_color(p), cls="pt",
+                                attrs={"data-frame": p.frame, "data-p": f"{p.p_fake:.4f}",
+                                       "data-method": p.method, "data-faces": p.faces},
+                                tooltip=tip))
+    chart = svg.svg(ax, "".join(parts), "P_fake per analysed frame", cls="chart timeline")
+    shown: dict[str, str] = {}
+    for p in faces:
+        key = "original (REAL)" if p.label != "FAKE" else str(p.method)
+        shown.setdefault(key, _point_color(p))
+    order = ["original (REAL)", *contract.get("class_names", [])]
+    colors = {k: shown[k] for k in sorted(shown, key=lambda k: order.index(k) if k in order else 99)}
+    colors["no face"] = hk.GREY
+    note = (f"One point per analysed frame with a face (highest P_fake in the frame); "
+            f"{len(faces)} points, {len(points) - len(faces)} analysed frames without a face "
+            "(grey bands). Hover a point for details.")
+    lines = {f"threshold {threshold:.2f}": THRESHOLD_COLOR}
+    return chart + hk.legend(colors, lines) + f'<p class="chart-note">{hk.esc(note)}</p>'
+
+
+def _gaps(ax: svg.Axes, points: list[TimelinePoint], step: float) -> list[str]:
+    """Grey bands over runs of analysed frames without a face, plus one tick per such frame."""
+    out, run = [], []
+    for p in [*points, None]:
+        if p is not None and p.p_fake is None:
+            run.append(p)
+            continue
+        if run:
+            x0, x1 = ax.x(run[0].time_s), ax.x(run[-1].time_s + step)
+            out.append(svg.rect(x0, ax.y1, max(x1 - x0, 2.0), ax.y0 - ax.y1, hk.GREY, cls="gap",
+                                attrs={"data-first": run[0].frame, "data-last": run[-1].frame,
+                                       "data-frames": len(run)}, opacity=0.22))
+            out += [svg.rect(ax.x(q.time_s) - 0.75, ax.y0 - 7, 1.5, 7, "#7b8794", cls="nf",
+                             attrs={"data-frame": q.frame}) for q in run]
+            run = []
+    return out
+
+
+def _thumbnails(timeline: Timeline, threshold: float) -> str:
+    thumbs = timeline.thumbnails
+    if not thumbs:
+        return '<p class="muted">no face was found, so there is nothing to show</p>'
+    figs = []
+    for rank, t in enumerate(thumbs, 1):
+        caption = (f"#{rank} · frame {t.frame} · {t.time_s:.2f} s · P_fake {t.p_fake:.3f}"
+                   + (f" · {t.method}" if t.p_fake >= threshold else ""))
+        image = hk.img(t.jpeg, f"frame {t.frame}")
+        figs.append(f'<figure class="thumb" data-frame="{t.frame}">{image}'
+                    f"<figcaption>{hk.esc(caption)}</figcaption></figure>")
+    return f'<div class="thumbs">{"".join(figs)}</div>'
+
+
+def _methods(r: dict[str, Any], contract: dict[str, Any]) -> str:
+    share = r.get("method_share") or {}
+    if not share:
+        return '<p class="muted">no face was judged FAKE</p>'
+    names = contract.get("class_names", [])
+    colors = {m: hk.class_color(m, names) for m in share}
+    return hk.bar_chart(share, colors)
+
+
+def _tracks(r: dict[str, Any]) -> str:
+    tracks = sorted(r.get("tracks", []), key=lambda t: -t.get("faces", 0))
+    if not tracks:
+        return '<p class="muted">no face tracks</p>'
+    rows = [(f"#{t['track']}", t["faces"], _num(t["mean_p_fake"]), t["verdict"]) for t in tracks[:50]]
+    hidden = len(tracks) - len(rows)
+    more = f'<p class="muted small">{hidden} smaller tracks not shown</p>' if hidden else ""
+    return hk.table(rows, ("track", "faces", "mean P_fake", "verdict"), numeric=(1, 2)) + more
+
+
+def _speed(r: dict[str, Any]) -> str:
+    stages = r.get("speed", {}).get("stage_ms_per_frame", {})
+    if not stages:
+        return '<p class="muted">no timings</p>'
+    rows = [(k.removesuffix("_ms"), _num(v)) for k, v in stages.items()]
+    return hk.table(rows, ("stage", "ms / frame"), numeric=(1,))
+
+
+def _model_card(r: dict[str, Any], contract: dict[str, Any]) -> str:
+    card: dict[str, Any] = {"file": r.get("model", {}).get("path") or "–"}
+    for k, v in contract.items():
+        card[k] = ", ".join(map(str, v)) if isinstance(v, list) else (
+            json.dumps(v, sort_keys=True) if isinstance(v, dict) else v)
+    return hk.kv_table(card, cls="model-card")
+
+
+def _footer(r: dict[str, Any]) -> str:
+    tool = r.get("tool", {})
+    when = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    return (f"{tool.get('name', 'edge-detect')} {tool.get('version', '')} · generated {when} · "
+            "P_fake = 1 − P(original); a verdict is a model's estimate, not proof.")

@@ -107,7 +107,8 @@ def run_source(source: FrameSource, pipeline: Pipeline, opts: RunOptions) -> Run
     contract = pipeline.contract
     agg = VideoAggregator(contract, pipeline.threshold, opts.aggregation)
     annotator = Annotator(info.width, info.height)
-    timeline = Timeline(contract)
+    duration = (info.frame_count or 0) / info.fps if info.fps else 0.0
+    timeline = Timeline(contract, min_gap_s=min(1.0, duration / 12) if duration else 1.0)
     warnings: list[str] = [SYNTHETIC_WARNING] if contract.synthetic_demo else []
     outputs: dict[str, Path] = {}
     csv_sink = video_sink = None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import heapq
 from dataclasses import dataclass
 
 import cv2
@@ -38,11 +37,13 @@ class Thumbnail:
 class Timeline:
     """Collects one point per analysed frame and the top-k frames by P_fake."""
 
-    def __init__(self, contract: ModelContract, top_k: int = 6, thumb_width: int = 320) -> None:
+    def __init__(
+        self, contract: ModelContract, top_k: int = 6, thumb_width: int = 480, min_gap_s: float = 1.0
+    ) -> None:
         self.contract = contract
         self.points: list[TimelinePoint] = []
-        self.top_k, self.thumb_width = top_k, thumb_width
-        self._heap: list[tuple[float, int, Thumbnail]] = []
+        self.top_k, self.thumb_width, self.min_gap_s = top_k, thumb_width, min_gap_s
+        self._thumbs: list[Thumbnail] = []
 
     def add(self, r: FrameResult) -> None:
         if not r.analysed:
@@ -55,15 +56,21 @@ class Timeline:
             TimelinePoint(r.frame.index, r.frame.time_s, v.p_fake, v.method, v.label, len(r.verdicts))
         )
 
-    def wants(self, p_fake: float) -> bool:
-        return len(self._heap) < self.top_k or p_fake > self._heap[0][0]
+    def _neighbours(self, time_s: float) -> list[Thumbnail]:
+        return [t for t in self._thumbs if abs(t.time_s - time_s) < self.min_gap_s]
+
+    def wants(self, p_fake: float, time_s: float) -> bool:
+        """Top-k by P_fake, at most one thumbnail per ``min_gap_s`` so they show different moments."""
+        if any(t.p_fake >= p_fake for t in self._neighbours(time_s)):
+            return False
+        return len(self._thumbs) < self.top_k or p_fake > min(t.p_fake for t in self._thumbs)
 
     def offer_thumbnail(self, r: FrameResult) -> None:
         """Call after drawing the overlay; encodes only frames that enter the top-k."""
         if not r.analysed or not r.verdicts:
             return
         v = max(r.verdicts, key=lambda v: v.p_fake)
-        if not self.wants(v.p_fake):
+        if not self.wants(v.p_fake, r.frame.time_s):
             return
         img = r.frame.image_bgr
         h, w = img.shape[:2]
@@ -73,13 +80,12 @@ class Timeline:
         if not ok:
             return
         thumb = Thumbnail(r.frame.index, r.frame.time_s, v.p_fake, v.method, np.asarray(buf).tobytes())
-        item = (v.p_fake, r.frame.index, thumb)
-        if len(self._heap) < self.top_k:
-            heapq.heappush(self._heap, item)
-        else:
-            heapq.heapreplace(self._heap, item)
+        beaten = self._neighbours(r.frame.time_s)
+        self._thumbs = [t for t in self._thumbs if t not in beaten] + [thumb]
+        self._thumbs.sort(key=lambda t: (-t.p_fake, t.frame))
+        del self._thumbs[self.top_k :]
 
     @property
     def thumbnails(self) -> list[Thumbnail]:
         """Most suspicious first."""
-        return [t for _, _, t in sorted(self._heap, key=lambda x: (-x[0], x[1]))]
+        return list(self._thumbs)
