@@ -1,0 +1,1 @@
+"""Latency, throughput and memory benchmarks; entry point ``python benchmarks/latency.py``."""

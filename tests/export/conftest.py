@@ -1,0 +1,203 @@
+"""Export fixtures: input-dependent random-weight models, a crop folder, a run folder, one export.
+
+Freshly initialised models output a uniform distribution for every input (activations vanish
+through the layers), which would make parity checks vacuous; :func:`spread` sets each
+BatchNormalization layer's statistics from one batch so outputs depend on the pixels.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+REPO = Path(__file__).resolve().parents[2]
+CLASSES = ("original", "Deepfakes", "FaceSwap", "NeuralTextures")
+SIZE = 64
+E2E_SIZE = 128  # the scratch model's input; the ETL writes crops at this size too
+
+
+def batchnorm_from(model, x_rgb: np.ndarray):
+    """Set every BatchNormalization layer's moving statistics to those of one batch."""
+    import keras
+
+    bns = [layer for layer in model._flatten_layers(include_self=False, recursive=True)
+           if isinstance(layer, keras.layers.BatchNormalization)]
+    momenta = [b.momentum for b in bns]
+    for b in bns:
+        b.momentum = 0.0  # the next training-mode call copies the batch statistics exactly
+    model(x_rgb, training=True)
+    for b, m in zip(bns, momenta, strict=True):
+        b.momentum = m
+    return model
+
+
+def spread(model, size: int, head_scale: float = 1.0, seed: int = 5, batchnorm: bool = True):
+    """Optional data-dependent BatchNorm statistics, and a head giving logits of std ~2.
+
+    Trained models have logits of a few units; random ones can reach hundreds, where float32
+    rounding alone moves probabilities by 1e-3. ``batchnorm=False`` for EfficientNetB0: with
+    batch statistics its 49 BatchNorm layers make a random net chaotic (float32 rounding grows
+    to ~2e-4 in probability, in TF and ORT alike), which says nothing about export.
+    """
+    from export.samples import generated_crops
+
+    x = generated_crops(32, size, seed=seed).images[..., ::-1].astype(np.float32)
+    if batchnorm:
+        batchnorm_from(model, x)
+    return normalise_head(model, x, 2.0 * head_scale)
+
+
+def normalise_head(model, x_rgb: np.ndarray, logit_std: float):
+    """Scale the softmax layer so its logits on ``x_rgb`` have standard deviation ``logit_std``."""
+    import keras
+
+    head = model.get_layer("probs")
+    feats = np.asarray(keras.Model(model.input, head.input)(x_rgb, training=False))
+    kernel, bias = head.get_weights()
+    scale = logit_std / max(float((feats @ kernel + bias).std()), 1e-12)
+    head.set_weights([kernel * scale, bias * scale])
+    return model
+
+
+def scratch_model(num_classes: int = len(CLASSES), size: int = SIZE, head_scale: float = 1.0):
+    import keras
+
+    from train.models import build_scratch_cnn
+
+    keras.utils.set_random_seed(0)
+    return spread(build_scratch_cnn(num_classes=num_classes, input_size=size), size, head_scale)
+
+
+def fit_head(model, data_dir: Path, classes=CLASSES, margin: float = 8.0, ridge: float = 10.0):
+    """Ridge-regression probe on the penultimate features, written into the softmax layer.
+
+    A confident, input-driven model in a second (no gradient training), so int8 agreement is
+    measured on a model whose top-1 is decided by real margins, as with a trained one.
+    """
+    import keras
+
+    from edge_detector.contract import ModelContract
+    from edge_detector.preprocess import preprocess
+    from export.samples import calibration_crops
+
+    size = int(model.input_shape[1])
+    crops = calibration_crops(data_dir, classes, size, 10_000)
+    x = preprocess(crops.images, ModelContract(class_names=tuple(classes), input_size=size))
+    feats = np.asarray(keras.Model(model.input, model.get_layer("head_relu").output)(
+        x, training=False), np.float64)
+    mu, sd = feats.mean(0), feats.std(0) + 1e-6
+    a = np.hstack([(feats - mu) / sd, np.ones((len(feats), 1))])
+    target = np.eye(len(classes))[crops.labels] * margin
+    w = np.linalg.solve(a.T @ a + ridge * np.eye(a.shape[1]), a.T @ target)
+    kernel = w[:-1] / sd[:, None]  # fold the standardisation into the layer
+    bias = w[-1] - (mu / sd) @ w[:-1]
+    model.get_layer("probs").set_weights([kernel.astype(np.float32), bias.astype(np.float32)])
+    return model
+
+
+# One tint per class (BGR), so the classes of generated crops differ in a learnable way.
+TINTS = ((40, 160, 220), (200, 90, 40), (60, 200, 80), (150, 60, 170), (90, 90, 90), (20, 40, 60),
+         (230, 230, 120))
+
+
+def write_crop_dir(root: Path, classes=CLASSES, size: int = SIZE,
+                   per_split: dict[str, int] | None = None) -> Path:
+    """DATA_DIR/<split>/<class>/*.jpg of tinted generated crops (JPEG q95, like the ETL)."""
+    from export.samples import generated_crops
+
+    per_split = per_split or {"train": 20, "val": 8}
+    seed = 100
+    for split, n in per_split.items():
+        for k, cls in enumerate(classes):
+            folder = root / split / cls
+            folder.mkdir(parents=True, exist_ok=True)
+            tint = np.array(TINTS[k % len(TINTS)], np.float32)
+            for i, img in enumerate(generated_crops(n, size, seed=seed).images):
+                img = (0.3 * img + 0.7 * tint).astype(np.uint8)
+                cv2.imwrite(str(folder / f"{i:03d}.jpg"), img, [cv2.IMWRITE_JPEG_QUALITY, 95])
+            seed += 1
+    return root
+
+
+def write_run_dir(model, run_dir: Path, classes, config: dict | None = None) -> Path:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    model.save(run_dir / "model.keras")
+    (run_dir / "classes.json").write_text(json.dumps(list(classes)))
+    if config is not None:
+        (run_dir / "config.json").write_text(json.dumps(config))
+    return run_dir
+
+
+@pytest.fixture(scope="session")
+def crop_dir(tmp_path_factory) -> Path:
+    return write_crop_dir(tmp_path_factory.mktemp("crops"))
+
+
+@pytest.fixture(scope="session")
+def scratch_run(tmp_path_factory, crop_dir) -> Path:
+    """A run folder whose (random, spread, probed-head) scratch CNN says it is synthetic."""
+    model = fit_head(scratch_model(), crop_dir)
+    config = {"arch": "scratch", "input_size": SIZE, "synthetic": True, "crop_margin": 1.3}
+    return write_run_dir(model, tmp_path_factory.mktemp("run") / "scratch-run", CLASSES, config)
+
+
+@pytest.fixture(scope="session")
+def scratch_export(scratch_run, crop_dir, tmp_path_factory):
+    """One fp32 + int8 export through the public API, shared by several tests."""
+    from export.onnx_export import export_model
+
+    out = tmp_path_factory.mktemp("models") / "scratch.onnx"
+    return export_model(scratch_run, out, data_dir=crop_dir, int8=True, parity_count=32,
+                        calibration_count=64, held_out_count=32)
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """Everything the train/serve parity tests need from one generate -> ETL -> fit -> export."""
+
+    videos: dict[str, Path]
+    data_dir: Path
+    run_dir: Path
+    model_path: Path
+    classes: tuple[str, ...]
+    export: object
+
+
+@pytest.fixture(scope="session")
+def trained_pipeline(tmp_path_factory) -> Pipeline:
+    """Synthetic videos -> ETL (crops at 128 = model input) -> short scratch fit -> export.
+
+    A fit of a few dozen steps leaves BatchNorm's moving statistics (momentum 0.99) near their
+    initial values, so the saved model answers the same for every face; re-estimating them on
+    the training crops (and scaling the head to logits of std 4) makes its outputs depend on
+    the pixels, so the parity assertions have something to detect.
+    """
+    from edge_detector.contract import ModelContract
+    from edge_detector.preprocess import preprocess
+    from export.onnx_export import export_model
+    from train.fit import FitConfig, fit
+    from train.models import load_model
+    from train.synthetic import make_etl_dataset
+
+    work = tmp_path_factory.mktemp("e2e")
+    info, etl = make_etl_dataset(work / "work", identities=8, frames=12, frames_per_video=4,
+                                 crop_size=E2E_SIZE, workers=1)
+    res = fit(FitConfig(arch="scratch", data_dir=etl.data_dir, out=work / "run", epochs=2,
+                        batch_size=16, input_size=E2E_SIZE, verbose=0))
+    model = load_model(res.model_path)
+    train_files = sorted(str(p) for p in (etl.data_dir / "train").rglob("*.jpg"))
+    crops = np.stack([cv2.imread(p) for p in train_files])
+    x = preprocess(crops, ModelContract(res.classes, E2E_SIZE))
+    normalise_head(batchnorm_from(model, x), x, 4.0)
+    model.save(res.model_path)
+    exported = export_model(res.run_dir, work / "models" / "scratch.onnx", data_dir=etl.data_dir,
+                            synthetic_demo=True, parity_count=40)
+    return Pipeline(info.videos, etl.data_dir, res.run_dir, res.model_path, res.classes, exported)

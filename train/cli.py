@@ -1,0 +1,166 @@
+"""``python -m train <command>``: etl, fit, evaluate, make-demo-data, bench-decode.
+
+TensorFlow is imported only by the commands that need it (fit, evaluate of a .keras file).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+
+log = logging.getLogger(__name__)
+
+_PATH = click.Path(path_type=Path)
+_EXISTING = click.Path(exists=True, path_type=Path)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")
+def cli(quiet: bool) -> None:
+    """Train and evaluate the FaceForensics++ face-forgery classifiers."""
+    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+@cli.command()
+@click.argument("dataset_root", type=_EXISTING)
+@click.option("--out", "out", type=_PATH, required=True, help="DATA_DIR for crops + manifest.")
+@click.option("--frames-per-video", default=8, show_default=True, help="Evenly spaced frames.")
+@click.option("--size", default=224, show_default=True, help="Crop side in pixels.")
+@click.option("--margin", default=1.3, show_default=True, help="Crop side / face box side.")
+@click.option("--split", "split", type=click.Choice(["identity", "official", "video"]),
+              default="identity", show_default=True, help="How to split train/val/test.")
+@click.option("--splits-dir", type=_EXISTING, help="Folder with FF++ train/val/test.json.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--workers", default=os.cpu_count() or 1, show_default=True,
+              help="Worker processes (each loads its own face detector).")
+@click.option("--decoder", type=click.Choice(["grab", "seek"]), default="grab",
+              show_default=True, help="grab was faster on FF++ c23 videos.")
+@click.option("--conf", "conf_threshold", default=0.5, show_default=True,
+              help="Face detector confidence threshold.")
+def etl(dataset_root: Path, out: Path, frames_per_video: int, size: int, margin: float,
+        split: str, splits_dir: Path | None, seed: int, workers: int, decoder: str,
+        conf_threshold: float) -> None:
+    """Videos under DATASET_ROOT -> face crops + manifest in --out (resumable)."""
+    from .etl import EtlConfig, format_result, run_etl
+
+    cfg = EtlConfig(dataset_root, out, frames_per_video, size, margin, split, splits_dir, seed,
+                    workers, decoder, conf_threshold)
+    click.echo(format_result(run_etl(cfg)))
+
+
+@cli.command()
+@click.option("--arch", type=click.Choice(["scratch", "effnetb0"]), required=True)
+@click.option("--data", "data_dir", type=_EXISTING, required=True, help="ETL output folder.")
+@click.option("--out", type=_PATH, required=True, help="RUN_DIR for model, history, plots.")
+@click.option("--epochs", type=int, help="[scratch 30; effnetb0 8 frozen-backbone epochs]")
+@click.option("--fine-tune-epochs", default=10, show_default=True, help="effnetb0 phase 2.")
+@click.option("--batch-size", type=int, help="[scratch 64; effnetb0 32]")
+@click.option("--lr", "learning_rate", type=float, help="[1e-3]")
+@click.option("--fine-tune-lr", "fine_tune_learning_rate", default=1e-5, show_default=True)
+@click.option("--weight-decay", default=1e-4, show_default=True, help="AdamW (scratch).")
+@click.option("--label-smoothing", type=float, help="[scratch 0; effnetb0 0.05]")
+@click.option("--patience", default=5, show_default=True, help="Early stopping on val AUC.")
+@click.option("--input-size", type=int, help="[scratch 128; effnetb0 224]")
+@click.option("--weights", default="none", show_default=True,
+              help="effnetb0 backbone: none, imagenet (download) or a .weights.h5 path.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--cache", default="memory", show_default=True,
+              help="tf.data cache: memory, none, or a file path prefix.")
+def fit(arch: str, data_dir: Path, out: Path, **opts) -> None:
+    """Train --arch on the crops in --data; best model -> RUN_DIR/model.keras."""
+    from .fit import FitConfig
+    from .fit import fit as run_fit
+
+    opts["cache"] = None if opts["cache"] == "none" else opts["cache"]
+    verbose = 1 if sys.stdout.isatty() else 2  # one line per epoch when logged to a file
+    res = run_fit(FitConfig(arch, data_dir, out, verbose=verbose, **opts))
+    click.echo(f"model: {res.model_path} ({res.parameters:,} parameters)")
+    click.echo(f"best epoch {res.best_epoch + 1}, val AUC {res.best_val_auc}")
+    click.echo(f"train {res.train_images_per_s:.0f} images/s, input pipeline "
+               f"{res.pipeline_images_per_s:.0f} images/s, {res.seconds:.0f} s")
+
+
+@cli.command()
+@click.argument("model", type=_EXISTING)
+@click.option("--data", "data_dir", type=_EXISTING, required=True, help="ETL output folder.")
+@click.option("--split", default="test", show_default=True)
+@click.option("--out", type=_PATH, required=True, help="REPORT_DIR.")
+@click.option("--batch-size", default=64, show_default=True)
+def evaluate(model: Path, data_dir: Path, split: str, out: Path, batch_size: int) -> None:
+    """Metrics of MODEL (.keras or .onnx) on one split -> metrics.json, summary.md, plots."""
+    from .evaluate import evaluate as run_eval
+
+    res = run_eval(model, data_dir, split, out, batch_size)
+    click.echo((out / "summary.md").read_text())
+    click.echo(f"report: {res.out_dir}")
+
+
+@cli.command("make-demo-data")
+@click.argument("out_root", type=_PATH)
+@click.option("--identities", default=24, show_default=True)
+@click.option("--frames", default=12, show_default=True, help="Frames per video.")
+@click.option("--width", default=256, show_default=True)
+@click.option("--height", default=192, show_default=True)
+@click.option("--classes", default="original,Deepfakes,Face2Face,FaceSwap,NeuralTextures",
+              show_default=True, help="Comma-separated; must include original.")
+@click.option("--seed", default=0, show_default=True)
+def make_demo_data(out_root: Path, identities: int, frames: int, width: int, height: int,
+                   classes: str, seed: int) -> None:
+    """Synthetic FF++-like videos (Kaggle layout) in OUT_ROOT, from bundled photos."""
+    from .synthetic import make_dataset
+
+    names = tuple(c.strip() for c in classes.split(",") if c.strip())
+    info = make_dataset(out_root, identities, frames, (width, height), names, seed)
+    click.echo(f"{len(info.videos)} videos ({identities} identities x {len(names)} classes) "
+               f"in {info.root}")
+
+
+@cli.command("bench-decode")
+@click.argument("videos", nargs=-1, required=True, type=_EXISTING)
+@click.option("--frames-per-video", default=8, show_default=True)
+@click.option("--repeats", default=2, show_default=True)
+def bench_decode(videos: tuple[Path, ...], frames_per_video: int, repeats: int) -> None:
+    """Time seek vs grab frame sampling on VIDEOS (files or folders)."""
+    from .frames import time_decoders
+
+    paths = []
+    for v in videos:
+        paths += sorted(v.rglob("*.mp4")) if v.is_dir() else [v]
+    for t in time_decoders(paths, frames_per_video, repeats):
+        click.echo(f"{t.decoder}: {t.frames} frames from {t.files} videos in {t.seconds:.2f} s "
+                   f"({t.frames / t.seconds:.1f} frames/s)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; errors become one line on stderr and exit code 1."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        cli.main(args=argv, prog_name="python -m train", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 130
+    except (FileNotFoundError, ValueError, OSError, RuntimeError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        return 1
+    except Exception as exc:  # EdgeDetectError and friends: one line, no traceback
+        from edge_detector.errors import EdgeDetectError
+
+        if isinstance(exc, EdgeDetectError):
+            click.echo(f"error: {exc}", err=True)
+            return exc.exit_code
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""Load ETL crops exactly as the runtime does, for training (tf.data) and evaluation (numpy).
+
+Train/serve parity: a crop is read with ``cv2.imread`` (BGR) and passed through the runtime's
+``edge_detector.preprocess`` (INTER_AREA resize to the model size, BGR->RGB, 0..255). The tf.data
+pipeline runs that same function through ``tf.numpy_function`` and caches the uint8 result
+(exact: the values are whole numbers), so training, ``.keras`` and ``.onnx`` evaluation see the
+same pixels.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from edge_detector.contract import ModelContract
+
+from .etl import CLASSES_JSON
+from .manifest import crops
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SplitData:
+    """Crops of one split: absolute paths, integer labels and the manifest rows."""
+
+    split: str
+    paths: list[str]
+    labels: np.ndarray
+    videos: list[str]
+    frames: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+
+def load_classes(data_dir: str | Path) -> tuple[str, ...]:
+    path = Path(data_dir) / CLASSES_JSON
+    if not path.is_file():
+        raise FileNotFoundError(f"no {CLASSES_JSON} in {data_dir}: run `python -m train etl` first")
+    return tuple(json.loads(path.read_text()))
+
+
+def split_data(data_dir: str | Path, split: str, classes: tuple[str, ...]) -> SplitData:
+    """The ``ok`` crops of ``split``, labelled by their index in ``classes``."""
+    data_dir = Path(data_dir)
+    df = crops(data_dir, split)
+    unknown = sorted(set(df["class"]) - set(classes))
+    if unknown:
+        raise ValueError(f"{data_dir} has classes {unknown} that the model does not know "
+                         f"({list(classes)})")
+    index = {c: i for i, c in enumerate(classes)}
+    return SplitData(split, [str(data_dir / p) for p in df["crop"]],
+                     np.array([index[c] for c in df["class"]], np.int32),
+                     list(df["video"]), df["frame"].to_numpy())
+
+
+def read_crop(path: str) -> np.ndarray:
+    img = cv2.imread(path, cv2.IMREAD_COLOR)
+    if img is None:
+        raise FileNotFoundError(f"cannot read crop {path}")
+    return img
+
+
+def load_model_input(path: str, contract: ModelContract) -> np.ndarray:
+    """One crop file -> (S, S, 3) uint8 in the model's colour order, via the runtime preprocess."""
+    from edge_detector.preprocess import preprocess
+
+    return preprocess(read_crop(path)[None], contract)[0].astype(np.uint8)
+
+
+def read_crops_bgr(paths: list[str], size: int | None = None) -> np.ndarray:
+    """Crop files -> (n, s, s, 3) BGR uint8 (resized with INTER_AREA only if sizes differ)."""
+    imgs = [read_crop(p) for p in paths]
+    if size is not None:
+        imgs = [i if i.shape[:2] == (size, size)
+                else cv2.resize(i, (size, size), interpolation=cv2.INTER_AREA) for i in imgs]
+    if not imgs:
+        return np.zeros((0, size or 1, size or 1, 3), np.uint8)
+    return np.stack(imgs)
+
+
+def make_tf_dataset(data: SplitData, contract: ModelContract, batch_size: int,
+                 training: bool, seed: int = 0, cache: str | None = "memory"):
+    """tf.data: parallel decode -> cache (uint8) -> [shuffle] -> batch -> float32 -> prefetch.
+
+    Labels are one-hot (label smoothing needs them). ``cache``: ``"memory"``, a file path prefix
+    for an on-disk cache, or None.
+    """
+    import tensorflow as tf
+
+    size, n_cls = contract.input_size, contract.num_classes
+
+    def _load(path):
+        return load_model_input(path.decode(), contract)
+
+    def _map(path, label):
+        img = tf.numpy_function(_load, [path], tf.uint8, stateful=False)
+        img.set_shape((size, size, 3))
+        return img, label
+
+    ds = tf.data.Dataset.from_tensor_slices((data.paths, data.labels))
+    ds = ds.map(_map, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if cache == "memory":
+        ds = ds.cache()
+    elif cache:  # one file set per split: train and val must not share a cache
+        ds = ds.cache(f"{cache}.{data.split}")
+    if training:
+        ds = ds.shuffle(max(1, len(data)), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+    ds = ds.map(lambda x, y: (tf.cast(x, tf.float32), tf.one_hot(y, n_cls)),
+                num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def warm_cache(ds) -> tuple[int, float]:
+    """Iterate ``ds`` once (fills its cache); returns (images, images per second)."""
+    t0 = time.perf_counter()
+    n = sum(int(x.shape[0]) for x, _ in ds)
+    dt = time.perf_counter() - t0
+    return n, (n / dt if dt > 0 else 0.0)
+
+
+def class_weights(labels: np.ndarray, num_classes: int) -> dict[int, float]:
+    """Inverse-frequency weights ``n / (C * n_c)``; absent classes get weight 1."""
+    counts = np.bincount(labels, minlength=num_classes)
+    present = counts > 0
+    n, c = counts.sum(), int(present.sum())
+    return {i: (float(n / (c * counts[i])) if counts[i] else 1.0) for i in range(num_classes)}

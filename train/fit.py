@@ -1,0 +1,227 @@
+"""Train a classifier on ETL crops: ``python -m train fit`` and :func:`fit` for Python callers.
+
+scratch: AdamW + cosine decay, class weights. effnetb0: phase 1 frozen backbone (Adam 1e-3),
+phase 2 top half of the backbone unfrozen with BatchNorm kept frozen (Adam 1e-5), label
+smoothing, ReduceLROnPlateau. Both: early stopping and best checkpoint on validation real-vs-fake
+AUC (``val_auc``, see :class:`train.callbacks.FakeAUC`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+
+from edge_detector.contract import ModelContract
+
+from .callbacks import EpochStats, FakeAUC
+from .data import class_weights, load_classes, make_tf_dataset, split_data, warm_cache
+from .models import ARCHITECTURES, BACKBONE_NAME, build_model, default_input_size, load_model
+from .plots import training_curves
+from .runinfo import environment
+
+log = logging.getLogger(__name__)
+
+MODEL_FILE = "model.keras"
+# BatchNorm moving statistics (momentum 0.99) still remember their initial values for the first
+# few hundred steps, so validation metrics sit at chance; early stopping starts counting after
+# this many steps (0.99 ** 460 < 1%).
+BN_WARMUP_STEPS = 460
+_DEFAULTS = {  # arch -> (epochs, batch size, learning rate, label smoothing)
+    "scratch": (30, 64, 1e-3, 0.0),
+    "effnetb0": (8, 32, 1e-3, 0.05),
+}
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """Options of ``python -m train fit``; ``None`` means the architecture's default."""
+
+    arch: str
+    data_dir: Path
+    out: Path
+    epochs: int | None = None
+    fine_tune_epochs: int = 10
+    batch_size: int | None = None
+    learning_rate: float | None = None
+    fine_tune_learning_rate: float = 1e-5
+    weight_decay: float = 1e-4
+    label_smoothing: float | None = None
+    patience: int = 5
+    input_size: int | None = None
+    weights: str = "none"
+    seed: int = 0
+    cache: str | None = "memory"
+    verbose: int = 1
+
+    def resolved(self) -> FitConfig:
+        if self.arch not in ARCHITECTURES:
+            raise ValueError(f"unknown --arch {self.arch!r}; choose one of {', '.join(ARCHITECTURES)}")
+        epochs, batch, lr, smooth = _DEFAULTS[self.arch]
+        return replace(
+            self, data_dir=Path(self.data_dir), out=Path(self.out),
+            epochs=self.epochs if self.epochs is not None else epochs,
+            batch_size=self.batch_size or batch,
+            learning_rate=self.learning_rate or lr,
+            label_smoothing=self.label_smoothing if self.label_smoothing is not None else smooth,
+            input_size=self.input_size or default_input_size(self.arch),
+            fine_tune_epochs=self.fine_tune_epochs if self.arch == "effnetb0" else 0,
+        )
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """Where the run went and how it did."""
+
+    run_dir: Path
+    model_path: Path
+    classes: tuple[str, ...]
+    history: pd.DataFrame
+    best_epoch: int
+    best_val_auc: float | None
+    pipeline_images_per_s: float
+    train_images_per_s: float
+    parameters: int
+    seconds: float
+
+
+def _compile(model: keras.Model, optimizer, cfg: FitConfig, original_index: int) -> None:
+    model.compile(
+        optimizer=optimizer,
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing),
+        metrics=["accuracy", FakeAUC(original_index)],
+    )
+
+
+def _unfreeze_top_half(model: keras.Model) -> int:
+    """Trainable: top half of the backbone except BatchNorm; returns the first unfrozen index."""
+    backbone = model.get_layer(BACKBONE_NAME)
+    backbone.trainable = True
+    start = len(backbone.layers) // 2
+    for i, layer in enumerate(backbone.layers):
+        bn = isinstance(layer, keras.layers.BatchNormalization)
+        layer.trainable = i >= start and not bn
+    return start
+
+
+def _phase(model, train_ds, val_ds, cfg, checkpoint, n_train, weights, first, last, extra):
+    warmup = first  # effnetb0 keeps its BatchNorm frozen: nothing to warm up
+    if cfg.arch == "scratch":
+        warmup += math.ceil(BN_WARMUP_STEPS / math.ceil(n_train / cfg.batch_size))
+    stop = keras.callbacks.EarlyStopping("val_auc", mode="max", patience=cfg.patience,
+                                         restore_best_weights=True,
+                                         start_from_epoch=min(warmup, last))
+    hist = model.fit(train_ds, validation_data=val_ds, epochs=last, initial_epoch=first,
+                     class_weight=weights, verbose=cfg.verbose, shuffle=False,
+                     callbacks=[EpochStats(n_train), checkpoint, stop, *extra])
+    df = pd.DataFrame(hist.history)
+    df.insert(0, "epoch", hist.epoch)
+    return df
+
+
+def fit(config: FitConfig) -> FitResult:
+    """Train ``config.arch`` on ``config.data_dir``; writes the run folder ``config.out``."""
+    t0 = time.perf_counter()
+    cfg = config.resolved()
+    keras.utils.set_random_seed(cfg.seed)
+    classes = load_classes(cfg.data_dir)
+    contract = ModelContract(classes, cfg.input_size)
+    train, val = (split_data(cfg.data_dir, s, classes) for s in ("train", "val"))
+    for d in (train, val):
+        if len(d) == 0:
+            raise ValueError(f"no '{d.split}' crops in {cfg.data_dir}: the split is empty")
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    (cfg.out / MODEL_FILE).unlink(missing_ok=True)  # never report a previous run's model
+    log.info("train %d crops, val %d crops, classes %s", len(train), len(val), list(classes))
+
+    train_ds = make_tf_dataset(train, contract, cfg.batch_size, True, cfg.seed, cfg.cache)
+    val_ds = make_tf_dataset(val, contract, cfg.batch_size, False, cfg.seed, cfg.cache)
+    _, pipe_ips = warm_cache(train_ds)
+    warm_cache(val_ds)
+    log.info("data pipeline (decode + resize, first pass): %.0f images/s", pipe_ips)
+
+    model = build_model(cfg.arch, len(classes), cfg.input_size, cfg.weights)
+    oi = contract.original_index
+    ckpt = keras.callbacks.ModelCheckpoint(str(cfg.out / MODEL_FILE), monitor="val_auc",
+                                           mode="max", save_best_only=True)
+    steps = math.ceil(len(train) / cfg.batch_size)
+    weights = class_weights(train.labels, len(classes))
+    fine_tune_epoch = None
+    if cfg.arch == "scratch":
+        sched = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, cfg.epochs * steps)
+        _compile(model, keras.optimizers.AdamW(sched, weight_decay=cfg.weight_decay), cfg, oi)
+        history = _phase(model, train_ds, val_ds, cfg, ckpt, len(train), weights, 0,
+                         cfg.epochs, [])
+        history.insert(1, "phase", "train")
+    else:
+        if cfg.weights == "none":
+            log.warning("effnetb0 with --weights none: the frozen phase trains the head on "
+                        "random backbone features; use imagenet or a weights file for real runs")
+        model.get_layer(BACKBONE_NAME).trainable = False
+        _compile(model, keras.optimizers.Adam(cfg.learning_rate), cfg, oi)
+        plateau = keras.callbacks.ReduceLROnPlateau("val_loss", factor=0.3, patience=2,
+                                                    min_lr=1e-7)
+        h1 = _phase(model, train_ds, val_ds, cfg, ckpt, len(train), weights, 0, cfg.epochs,
+                    [plateau])
+        h1.insert(1, "phase", "frozen")
+        fine_tune_epoch = int(h1["epoch"].max()) + 1 if len(h1) else 0
+        h2 = pd.DataFrame()
+        if cfg.fine_tune_epochs > 0:
+            start = _unfreeze_top_half(model)
+            log.info("fine-tuning backbone layers %d.. (BatchNorm frozen)", start)
+            _compile(model, keras.optimizers.Adam(cfg.fine_tune_learning_rate), cfg, oi)
+            plateau = keras.callbacks.ReduceLROnPlateau("val_loss", factor=0.3, patience=2,
+                                                        min_lr=1e-8)
+            h2 = _phase(model, train_ds, val_ds, cfg, ckpt, len(train), weights,
+                        fine_tune_epoch, fine_tune_epoch + cfg.fine_tune_epochs, [plateau])
+            h2.insert(1, "phase", "fine-tune")
+        history = pd.concat([h1, h2], ignore_index=True)
+    return _finish(cfg, contract, model, history, fine_tune_epoch, pipe_ips, t0)
+
+
+def _finish(cfg, contract, model, history, fine_tune_epoch, pipe_ips, t0) -> FitResult:
+    out, classes = cfg.out, contract.class_names
+    model_path = out / MODEL_FILE
+    if not model_path.is_file():  # val_auc never improved on its initial value
+        model.save(model_path)
+    best = load_model(model_path)
+    history.to_csv(out / "history.csv", index=False)
+    training_curves(history, out / "training_curves.png",
+                    fine_tune_epoch if cfg.fine_tune_epochs else None)
+    (out / "classes.json").write_text(json.dumps(list(classes)))
+    conf = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()}
+    (out / "config.json").write_text(json.dumps({**conf, **environment()}, indent=2))
+    vals = history["val_auc"].to_numpy() if "val_auc" in history else np.array([])
+    best_i = int(np.nanargmax(vals)) if len(vals) and not np.all(np.isnan(vals)) else -1
+    ips = history.get("train_images_per_s", pd.Series(dtype=float)).to_numpy()
+    train_ips = float(np.median(ips[1:] if len(ips) > 1 else ips)) if len(ips) else 0.0
+    result = FitResult(
+        run_dir=out, model_path=model_path, classes=classes, history=history,
+        best_epoch=int(history["epoch"].iloc[best_i]) if best_i >= 0 else -1,
+        best_val_auc=float(vals[best_i]) if best_i >= 0 else None,
+        pipeline_images_per_s=pipe_ips, train_images_per_s=train_ips,
+        parameters=int(best.count_params()), seconds=time.perf_counter() - t0,
+    )
+    record = {
+        "arch": cfg.arch, "model": MODEL_FILE, "model_name": best.name,
+        "input_size": contract.input_size, "classes": list(classes),
+        "parameters": result.parameters, "epochs_run": len(history),
+        "best_epoch": result.best_epoch, "best_val_auc": result.best_val_auc,
+        "fine_tune_epoch": fine_tune_epoch,
+        "pipeline_images_per_s": round(pipe_ips, 1),
+        "train_images_per_s": round(train_ips, 1), "seconds": round(result.seconds, 1),
+        "contract": replace(contract, architecture=cfg.arch, model_name=best.name,
+                            parameters=result.parameters,
+                            trained_on=str(cfg.data_dir)).to_dict(),
+    }
+    (out / "run.json").write_text(json.dumps(record, indent=2))
+    log.info("best epoch %d, val AUC %s, %.0f train images/s -> %s", result.best_epoch + 1,
+             result.best_val_auc, train_ips, model_path)
+    return result

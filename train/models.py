@@ -1,0 +1,191 @@
+"""The two Keras classifiers: a small scratch CNN for the edge and an EfficientNetB0 transfer model.
+
+Pixel contract (both models, same as the ONNX runtime's ``ModelContract`` defaults): one NHWC
+float32 input named ``input``, RGB order, pixels 0..255 (the models rescale internally), output
+softmax probabilities over the class list, ``original`` first.
+
+Augmentation lives inside each model in a ``keras.Sequential`` named ``augmentation`` (see
+:data:`AUGMENTATION_NAME`) so export can find and strip it. Keras 3 ``Random*`` layers run whenever
+``training`` is not passed: always call ``model(x, training=False)`` or ``model.predict``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from edge_detector.contract import FFPP_CLASSES
+
+log = logging.getLogger(__name__)
+
+AUGMENTATION_NAME = "augmentation"
+BACKBONE_NAME = "efficientnetb0"
+INPUT_NAME = "input"
+SCRATCH_NAME = "scratch_cnn"
+EFFNET_NAME = "effnetb0"
+SCRATCH_INPUT_SIZE = 128
+EFFNET_INPUT_SIZE = 224
+ARCHITECTURES = ("scratch", "effnetb0")
+
+
+@keras.saving.register_keras_serializable(package="edge_train")
+class RandomJpegQuality(keras.layers.Layer):
+    """Re-encodes each image as JPEG at a random quality in ``[min_quality, max_quality]``.
+
+    Identity unless ``training`` is truthy (unlike Keras' own Random* layers, whose default is to
+    augment), so inference can never be degraded by accident. Expects pixels 0..255.
+    """
+
+    def __init__(self, min_quality: int = 60, max_quality: int = 95, **kwargs) -> None:
+        super().__init__(**kwargs)
+        if not 0 <= min_quality <= max_quality <= 100:
+            raise ValueError(f"JPEG quality range must be 0 <= min <= max <= 100, got "
+                             f"{min_quality}..{max_quality}")
+        self.min_quality = int(min_quality)
+        self.max_quality = int(max_quality)
+
+    def _one(self, image: tf.Tensor) -> tf.Tensor:
+        quality = tf.random.uniform((), self.min_quality, self.max_quality + 1, dtype=tf.int32)
+        u8 = tf.cast(tf.clip_by_value(tf.round(image), 0.0, 255.0), tf.uint8)
+        out = tf.image.adjust_jpeg_quality(u8, quality)
+        return tf.reshape(tf.cast(out, image.dtype), tf.shape(image))
+
+    def call(self, inputs, training=False):
+        if not training:
+            return inputs
+        return tf.map_fn(self._one, inputs, fn_output_signature=inputs.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "min_quality": self.min_quality,
+                "max_quality": self.max_quality}
+
+
+def _scratch_augmentation() -> keras.Sequential:
+    return keras.Sequential(
+        [
+            keras.layers.RandomFlip("horizontal"),
+            keras.layers.RandomRotation(0.2),
+            keras.layers.RandomZoom(0.2),
+            keras.layers.RandomContrast(0.3),
+            keras.layers.RandomBrightness(0.2, value_range=(0, 255)),
+            keras.layers.RandomTranslation(0.1, 0.1),
+        ],
+        name=AUGMENTATION_NAME,
+    )
+
+
+def _conv_bn_relu(x, layer: keras.layers.Layer, name: str):
+    x = layer(x)
+    x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+    return keras.layers.ReLU(name=f"{name}_relu")(x)
+
+
+def build_scratch_cnn(num_classes: int = len(FFPP_CLASSES),
+                      input_size: int = SCRATCH_INPUT_SIZE) -> keras.Model:
+    """The reference edge CNN (175,495 parameters for 7 classes at any input size)."""
+    if num_classes < 2:
+        raise ValueError(f"num_classes must be >= 2, got {num_classes}")
+    inputs = keras.Input((input_size, input_size, 3), name=INPUT_NAME)
+    x = _scratch_augmentation()(inputs)
+    x = keras.layers.Rescaling(1.0 / 255, name="rescale")(x)
+    x = _conv_bn_relu(x, keras.layers.Conv2D(48, 3, strides=2, padding="same", use_bias=False,
+                                             name="stem_conv"), "stem")
+    for filters, drop in ((64, 0.2), (128, 0.25), (256, 0.3)):
+        for i in (1, 2):
+            name = f"block{filters}_sep{i}"
+            sep = keras.layers.SeparableConv2D(filters, 3, padding="same", use_bias=False,
+                                               name=name)
+            x = _conv_bn_relu(x, sep, name)
+        x = keras.layers.MaxPooling2D(name=f"block{filters}_pool")(x)
+        x = keras.layers.Dropout(drop, name=f"block{filters}_drop")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    x = keras.layers.Dropout(0.5, name="head_drop1")(x)
+    x = _conv_bn_relu(x, keras.layers.Dense(128, use_bias=False, name="head_dense"), "head")
+    x = keras.layers.Dropout(0.4, name="head_drop2")(x)
+    outputs = keras.layers.Dense(num_classes, activation="softmax", name="probs")(x)
+    return keras.Model(inputs, outputs, name=SCRATCH_NAME)
+
+
+def _effnet_augmentation() -> keras.Sequential:
+    return keras.Sequential(
+        [
+            keras.layers.RandomFlip("horizontal"),
+            keras.layers.RandomRotation(0.05),
+            keras.layers.RandomZoom(0.1),
+            RandomJpegQuality(60, 95, name="random_jpeg_quality"),
+        ],
+        name=AUGMENTATION_NAME,
+    )
+
+
+def _backbone_weights(weights: str | os.PathLike | None) -> str | None:
+    if weights is None or str(weights).lower() == "none":
+        return None
+    if str(weights).lower() == "imagenet":
+        return "imagenet"
+    path = Path(weights)
+    if not path.is_file():
+        raise FileNotFoundError(f"EfficientNetB0 weights file not found: {path}")
+    return str(path)
+
+
+def build_efficientnet_b0(num_classes: int = len(FFPP_CLASSES),
+                          input_size: int = EFFNET_INPUT_SIZE,
+                          weights: str | os.PathLike | None = "none") -> keras.Model:
+    """EfficientNetB0 (no top) + GAP + Dropout 0.3 + softmax; backbone rescales 0..255 itself.
+
+    ``weights``: ``"none"`` (random init), ``"imagenet"`` (Keras download; needs network) or a
+    path to a ``.weights.h5`` file of ``keras.applications.EfficientNetB0(include_top=False)``.
+    """
+    if num_classes < 2:
+        raise ValueError(f"num_classes must be >= 2, got {num_classes}")
+    backbone = keras.applications.EfficientNetB0(
+        include_top=False, weights=_backbone_weights(weights),
+        input_shape=(input_size, input_size, 3),
+    )
+    backbone.name = BACKBONE_NAME
+    inputs = keras.Input((input_size, input_size, 3), name=INPUT_NAME)
+    x = _effnet_augmentation()(inputs)
+    x = backbone(x)
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    x = keras.layers.Dropout(0.3, name="head_drop")(x)
+    outputs = keras.layers.Dense(num_classes, activation="softmax", name="probs")(x)
+    return keras.Model(inputs, outputs, name=EFFNET_NAME)
+
+
+def build_model(arch: str, num_classes: int, input_size: int | None = None,
+                weights: str | os.PathLike | None = "none") -> keras.Model:
+    """Build ``arch`` (``scratch`` or ``effnetb0``) at its default size unless one is given."""
+    if arch == "scratch":
+        return build_scratch_cnn(num_classes, input_size or SCRATCH_INPUT_SIZE)
+    if arch == "effnetb0":
+        return build_efficientnet_b0(num_classes, input_size or EFFNET_INPUT_SIZE, weights)
+    raise ValueError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHITECTURES)}")
+
+
+def default_input_size(arch: str) -> int:
+    if arch not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHITECTURES)}")
+    return SCRATCH_INPUT_SIZE if arch == "scratch" else EFFNET_INPUT_SIZE
+
+
+def model_input_size(model: keras.Model) -> int:
+    """Square input side of a built model (its first input's height)."""
+    return int(model.inputs[0].shape[1])
+
+
+def load_model(path: str | os.PathLike) -> keras.Model:
+    """Load a ``.keras`` file saved by training (registers :class:`RandomJpegQuality`)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"model file not found: {path}")
+    return keras.models.load_model(
+        path, custom_objects={"RandomJpegQuality": RandomJpegQuality}, compile=False
+    )
