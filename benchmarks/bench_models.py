@@ -47,8 +47,10 @@ def _variant(precision: str, path: Path, origin: str | None) -> VariantResult:
         q = read_contract(path)
         agreement = (q.extra.get("quantization") or {}).get("agreement") if q else None
         if agreement:
-            notes.append(f"top-1 agreement with fp32 {agreement.get('top1_agreement', 0):.2%} "
-                         f"on {agreement.get('source', '?')}")
+            ties = agreement.get("ties") or 0
+            notes.append(f"top-1 agreement with fp32 {agreement.get('top1_agreement', 0):.2%} on "
+                         f"{agreement.get('n', '?')} crops ({agreement.get('source', '?')})"
+                         + (f", {ties} near-ties (random weights)" if ties else ""))
     v.note = "; ".join(notes) or None
     return v
 

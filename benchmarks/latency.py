@@ -76,7 +76,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--threads", type=_ints, default=[1, 2], help="ORT/cv2 threads, e.g. 1,2")
     p.add_argument("--batch", type=_ints, default=[1, 8], help="classifier batch sizes, e.g. 1,8")
     p.add_argument("--runs", type=int, help="timed calls per measurement (default 200; quick 15)")
-    p.add_argument("--warmup", type=int, help="untimed calls first (default 10; quick 2)")
+    p.add_argument("--warmup", type=int,
+                   help="untimed calls first, and at least 1 s of them (default 10; quick 2, no 1 s)")
     p.add_argument("--max-seconds", type=float, help="stop a measurement after this long (default 4)")
     p.add_argument("--det-sizes", type=_ints, default=list(DETECTOR_SIZES), help="detector inputs")
     p.add_argument("--every", type=_ints, default=[1, 3], help="pipeline --every values")
@@ -97,9 +98,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def timing_plan(args: argparse.Namespace) -> TimingPlan:
-    base = TimingPlan(15, 2, 0.3, 5) if args.quick else TimingPlan()
-    return TimingPlan(args.runs or base.runs, base.warmup if args.warmup is None else args.warmup,
-                      args.max_seconds or base.max_seconds, min(base.min_runs, args.runs or base.runs))
+    base = TimingPlan(15, 2, 0.3, 5, warmup_seconds=0.0) if args.quick else TimingPlan()
+    warmup = base.warmup if args.warmup is None else args.warmup
+    return TimingPlan(args.runs or base.runs, warmup, args.max_seconds or base.max_seconds,
+                      min(base.min_runs, args.runs or base.runs), base.rounds,
+                      base.warmup_seconds if warmup else 0.0)
 
 
 def environment() -> dict:
@@ -146,7 +149,8 @@ def run(args: argparse.Namespace) -> BenchReport:
     video = args.video or make_clip(
         args.cache_dir / f"clip-{vp.width}x{vp.height}-{vp.frames}.mp4", vp.width, vp.height, vp.frames)
     settings = {"threads": args.threads, "batch": args.batch, "runs": plan.runs,
-                "warmup": plan.warmup, "max_seconds": plan.max_seconds, "quick": args.quick,
+                "warmup": plan.warmup, "warmup_seconds": plan.warmup_seconds,
+                "max_seconds": plan.max_seconds, "rounds": plan.rounds, "quick": args.quick,
                 "video": str(video), "video_frames": _frame_count(video), "pipeline_repeats": repeats,
                 "keras": args.keras}
     report = BenchReport(environment(), settings)

@@ -35,20 +35,30 @@ class Latency:
 
 @dataclass(frozen=True)
 class TimingPlan:
-    """How long to measure: ``runs`` timed calls after ``warmup``, stopping early after
-    ``max_seconds`` once ``min_runs`` calls were timed (slow models would take minutes)."""
+    """How long to measure: ``runs`` timed calls after ``warmup`` calls (and at least
+    ``warmup_seconds``: ORT runs small models ~2x slower for the first few hundred calls),
+    stopping early after ``max_seconds`` once ``min_runs`` calls were timed."""
 
     runs: int = 200
     warmup: int = 10
     max_seconds: float = 4.0
     min_runs: int = 20
     rounds: int = 4
+    warmup_seconds: float = 1.0
+
+
+def warm_up(fn: Callable[[], object], plan: TimingPlan) -> None:
+    """At least ``plan.warmup`` calls and ``plan.warmup_seconds`` of calling ``fn``."""
+    deadline = time.perf_counter() + plan.warmup_seconds
+    n = 0
+    while n < plan.warmup or (plan.warmup and time.perf_counter() < deadline):
+        fn()
+        n += 1
 
 
 def time_calls(fn: Callable[[], object], plan: TimingPlan) -> Latency:
     """Call ``fn`` repeatedly and return the per-call latency distribution."""
-    for _ in range(plan.warmup):
-        fn()
+    warm_up(fn, plan)
     samples: list[float] = []
     deadline = time.perf_counter() + plan.max_seconds
     while len(samples) < plan.runs:
@@ -65,17 +75,19 @@ def time_interleaved(fns: dict[Hashable, Callable[[], object]], plan: TimingPlan
     """Like :func:`time_calls` for several callables, in ``plan.rounds`` interleaved blocks.
 
     On a shared machine load comes and goes; spreading each measurement over rounds makes every
-    callable see the same mix of quiet and busy moments, so their ratios stay meaningful.
+    callable see the same mix of quiet and busy moments, so their ratios stay meaningful. Each
+    block starts with ``plan.warmup`` untimed calls (caches are cold after another callable).
     """
     rounds = max(1, plan.rounds)
     for fn in fns.values():
-        for _ in range(plan.warmup):
-            fn()
+        warm_up(fn, plan)
     samples: dict[Hashable, list[float]] = {k: [] for k in fns}
     for r in range(rounds):
         for key, fn in fns.items():
             target = plan.runs * (r + 1) // rounds
             floor = plan.min_runs * (r + 1) // rounds
+            for _ in range(plan.warmup if r else 0):  # re-warm after the other callables ran
+                fn()
             deadline = time.perf_counter() + plan.max_seconds / rounds
             got = samples[key]
             while len(got) < target:

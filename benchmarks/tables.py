@@ -77,6 +77,17 @@ def models_table(report: BenchReport) -> str:
                    "p50 ms/img", "p90", "p99", "img/s"], rows)
 
 
+def model_notes(report: BenchReport) -> str:
+    """Where each file came from, and anything worth knowing about it, as a bullet list."""
+    lines = []
+    for m in report.models:
+        for v in m.variants:
+            extra = f"; {v.note}" if v.note else ""
+            lines.append(f"- {m.name} {v.precision}: {v.origin or 'given'}{extra}")
+        lines += [f"- {m.name}: {n}" for n in m.notes]
+    return "\n".join(lines)
+
+
 def keras_table(report: BenchReport) -> str | None:
     rows = []
     for m in report.models:
@@ -148,7 +159,7 @@ def render(report: BenchReport) -> str:
              f"{env.get('load_before', '?')} / {env.get('load_after', '?')}; onnxruntime "
              f"{env.get('onnxruntime', '?')}, opencv {env.get('opencv', '?')}" + busy,
              "### Classifiers: ONNX Runtime (session.run on a preprocessed batch; ms per image)",
-             models_table(report)]
+             models_table(report), model_notes(report)]
     if (k := keras_table(report)) is not None:
         parts += ["### Keras vs ONNX Runtime (same process, same run; ms per image)", k]
     if (d := detector_table(report)) is not None:

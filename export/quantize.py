@@ -97,7 +97,7 @@ def quantize_int8(
     threads: int | None = None,
 ) -> QuantReport:
     """Quantize ``fp32_path`` into ``out_path`` (via ``.part``); refuse on poor agreement."""
-    fp32_path, out_path = Path(fp32_path), Path(out_path)
+    fp32_path, out_path = Path(fp32_path).resolve(), Path(out_path).resolve()  # we chdir below
     contract = read_contract(onnx.load(str(fp32_path), load_external_data=False))
     if contract is None:
         raise QuantizationError(f"{fp32_path} carries no model contract; export it first")

@@ -120,6 +120,22 @@ def make_demo_data(out_root: Path, identities: int, frames: int, width: int, hei
                f"in {info.root}")
 
 
+@cli.command()
+@click.option("--out", type=_PATH, default=Path("demo-output"), show_default=True)
+@click.option("--identities", default=32, show_default=True)
+@click.option("--epochs", default=24, show_default=True)
+@click.option("--fixtures", type=_PATH, default=None,
+              help="Real media folder [$EDGE_FIXTURES or ../shared/fixtures when present].")
+def demo(out: Path, identities: int, epochs: int, fixtures: Path | None) -> None:
+    """The whole system on embedded data: data -> etl -> fit -> evaluate -> export -> edge-detect."""
+    from .demo import DemoConfig, format_demo, run_demo
+
+    fixtures = fixtures or Path(os.environ.get("EDGE_FIXTURES", "../shared/fixtures"))
+    cfg = DemoConfig(out, identities=identities, epochs=epochs,
+                     fixtures=fixtures if fixtures.is_dir() else None)
+    click.echo(format_demo(run_demo(cfg)))
+
+
 @cli.command("bench-decode")
 @click.argument("videos", nargs=-1, required=True, type=_EXISTING)
 @click.option("--frames-per-video", default=8, show_default=True)

@@ -37,6 +37,7 @@ from .manifest import (
     read_manifest,
 )
 from .splits import DEFAULT_FRACTIONS, SPLIT_MODES, SPLITS, assign_splits
+from .synthetic import SYNTHETIC_MARKER
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +183,8 @@ def _check_resume(cfg: EtlConfig) -> None:
             raise ValueError(f"{cfg.out} was made with {k}={old.get(k)!r}, not {key[k]!r}: "
                              "use the same settings to resume, or another --out")
     cfg.out.mkdir(parents=True, exist_ok=True)
-    record = {"resume_key": key, "dataset_root": str(cfg.dataset_root), "decoder": cfg.decoder}
+    record = {"resume_key": key, "dataset_root": str(cfg.dataset_root), "decoder": cfg.decoder,
+              "synthetic": (Path(cfg.dataset_root) / SYNTHETIC_MARKER).is_file()}
     path.write_text(json.dumps(record, indent=2))
 
 

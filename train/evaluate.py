@@ -23,6 +23,7 @@ from .data import load_classes, read_crops_bgr, split_data
 from .metrics import BinaryMetrics, binary_metrics, confusion_matrix, macro_f1, per_class, roc_curve
 from .plots import confusion_matrix_png, roc_png
 from .report import metrics_dict, summary_markdown
+from .report_html import write_report_html
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ def predict_split(predict: Predictor, paths: list[str], batch_size: int = 64,
 def evaluate(model_path: str | Path, data_dir: str | Path, split: str = "test",
              out_dir: str | Path = "report", batch_size: int = 64,
              progress: bool = True) -> EvalResult:
-    """Predict every crop of ``split``, compute metrics, write the report to ``out_dir``."""
+    """Predict every crop of ``split``, compute metrics, write the report (incl. report.html)."""
     model_path, data_dir, out_dir = Path(model_path), Path(data_dir), Path(out_dir)
     predict, contract = load_predictor(model_path, data_dir, batch_size)
     classes, oi = contract.class_names, contract.original_index
@@ -133,10 +134,12 @@ def evaluate(model_path: str | Path, data_dir: str | Path, split: str = "test",
         preds[f"p_{c}"] = probs[:, i]
     preds.to_csv(out_dir / "predictions.csv", index=False, float_format="%.6f")
     confusion_matrix_png(cm, classes, out_dir / "confusion_matrix.png")
-    roc_png({"frames": (roc_curve(is_fake, p_fake), frame.auc),
-             "videos (mean P_fake)": (roc_curve(per_video["fake"].to_numpy(),
-                                                per_video["p_fake"].to_numpy()), video.auc)},
-            out_dir / "roc.png")
+    rocs = {"frames": roc_curve(is_fake, p_fake),
+            "videos (mean P_fake)": roc_curve(per_video["fake"].to_numpy(),
+                                              per_video["p_fake"].to_numpy())}
+    roc_png({"frames": (rocs["frames"], frame.auc),
+             "videos (mean P_fake)": (rocs["videos (mean P_fake)"], video.auc)}, out_dir / "roc.png")
+    write_report_html(out_dir / "report.html", result_metrics, contract, rocs)
     log.info("%s on %s/%s: accuracy %.3f, frame AUC %s, video AUC %s", model_path.name,
              data_dir, split, result_metrics["multiclass"]["accuracy"], frame.auc, video.auc)
     return EvalResult(model_path, split, out_dir, classes, len(data), len(per_video),

@@ -12,6 +12,7 @@ Use :func:`make_dataset` for the videos and :func:`make_etl_dataset` for videos 
 from __future__ import annotations
 
 import csv
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -190,6 +191,9 @@ def _partners(n: int) -> dict[int, int]:
     return out
 
 
+SYNTHETIC_MARKER = "SYNTHETIC.json"
+
+
 def make_dataset(root: str | Path, identities: int = 20, frames: int = 12,
                  size: tuple[int, int] = (256, 192), classes: tuple[str, ...] = DEFAULT_CLASSES,
                  seed: int = 0) -> DatasetInfo:
@@ -222,6 +226,12 @@ def make_dataset(root: str | Path, identities: int = 20, frames: int = 12,
         w.writerow(["", "File Path", "Label", "Frame Count", "Width", "Height", "Codec",
                     "File Size(MB)"])
         w.writerows([k, *row] for k, row in enumerate(meta))
+    # The marker travels: ETL -> etl_config.json -> export -> the model contract's synthetic_demo.
+    (root / SYNTHETIC_MARKER).write_text(json.dumps({
+        "synthetic": True, "generator": "train.synthetic", "identities": identities,
+        "frames": frames, "classes": list(classes), "seed": seed,
+        "note": "synthetic edits of public-domain photos; not FaceForensics++",
+    }, indent=2))
     log.info("wrote %d synthetic videos (%d identities x %d classes) to %s",
              len(videos), identities, len(classes), root)
     return DatasetInfo(root, tuple(classes), identities, frames, size, videos, partner)

@@ -1,5 +1,7 @@
 """MAC counter and result records on hand-built graphs (no TensorFlow)."""
 
+import time
+
 import numpy as np
 import onnx
 import pytest
@@ -7,7 +9,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from benchmarks.macs import count_macs
 from benchmarks.results import Target
-from benchmarks.stats import Latency, TimingPlan, time_calls
+from benchmarks.stats import Latency, TimingPlan, time_calls, time_interleaved
 
 
 def _save(tmp_path, nodes, inits, x_shape, y_shape, name="m.onnx"):
@@ -64,8 +66,23 @@ def test_latency_percentiles_and_per_image():
 
 def test_time_calls_honours_runs_and_warmup():
     calls = []
-    lat = time_calls(lambda: calls.append(1), TimingPlan(runs=7, warmup=3, max_seconds=10))
+    plan = TimingPlan(runs=7, warmup=3, max_seconds=10, warmup_seconds=0)
+    lat = time_calls(lambda: calls.append(1), plan)
     assert lat.n == 7 and len(calls) == 10
+
+
+def test_warmup_lasts_at_least_warmup_seconds():
+    calls = []
+    plan = TimingPlan(runs=1, warmup=1, warmup_seconds=0.05)
+    time_calls(lambda: (calls.append(1), time.sleep(0.01)), plan)
+    assert len(calls) >= 5
+
+
+def test_interleaved_times_every_callable():
+    plan = TimingPlan(runs=8, warmup=1, rounds=4, warmup_seconds=0)
+    out = time_interleaved({"a": lambda: None, "b": lambda: time.sleep(0.001)}, plan)
+    assert out["a"].n == out["b"].n == 8
+    assert out["b"].p50_ms > out["a"].p50_ms
 
 
 @pytest.mark.parametrize(

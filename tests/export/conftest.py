@@ -198,6 +198,7 @@ def trained_pipeline(tmp_path_factory) -> Pipeline:
     x = preprocess(crops, ModelContract(res.classes, E2E_SIZE))
     normalise_head(batchnorm_from(model, x), x, 4.0)
     model.save(res.model_path)
+    # No synthetic_demo=True: the flag must flow from the dataset's SYNTHETIC.json by itself.
     exported = export_model(res.run_dir, work / "models" / "scratch.onnx", data_dir=etl.data_dir,
-                            synthetic_demo=True, parity_count=40)
+                            parity_count=40)
     return Pipeline(info.videos, etl.data_dir, res.run_dir, res.model_path, res.classes, exported)

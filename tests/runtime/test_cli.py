@@ -95,3 +95,18 @@ def test_image_with_a_face_gets_an_annotated_image(tmp_path, tiny_onnx):
 def test_usage_errors():
     res = CliRunner().invoke(main, [])
     assert res.exit_code == 2 and "missing SOURCE" in res.output
+
+
+def test_synthetic_demo_model_is_announced(tmp_path, face_video):
+    from edge_detector.contract import ModelContract
+    from tests.onnx_factory import tiny_model
+
+    model = tiny_model(tmp_path / "demo.onnx", size=32, contract=ModelContract(
+        class_names=FFPP_CLASSES, input_size=32, synthetic_demo=True, trained_on="synthetic demo data"))
+    res = CliRunner().invoke(main, [str(face_video), "--model", str(model), "-o", str(tmp_path / "o"),
+                                    "--max-frames", "3", "--no-video"])
+    assert res.exit_code == 0
+    assert res.output.count("trained on synthetic demo data") == 1
+    assert "not real deepfakes" in res.output
+    s = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert any("synthetic demo data" in w for w in s["warnings"])

@@ -83,3 +83,14 @@ def test_bad_arguments_are_rejected(tmp_path):
         make_dataset(tmp_path, identities=2, classes=("Deepfakes",))
     with pytest.raises(ValueError, match=">= 1"):
         make_dataset(tmp_path, identities=0)
+
+
+def test_synthetic_marker_reaches_the_etl_record(synthetic_etl):
+    """make_dataset marks its output so export can flag the model as a synthetic demo model."""
+    import json
+
+    info, etl = synthetic_etl
+    marker = json.loads((info.root / "SYNTHETIC.json").read_text())
+    assert marker["synthetic"] is True and marker["identities"] == info.identities
+    record = json.loads((etl.data_dir / "etl_config.json").read_text())
+    assert record["synthetic"] is True
