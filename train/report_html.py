@@ -20,6 +20,7 @@ from edge_detector.contract import ModelContract
 
 from .manifest import crops
 from .metrics import RocCurve
+from .splits import SPLITS
 
 ROC_COLORS = ("#2f6fd6", "#d9342b")
 MAX_ROC_POINTS = 500  # per curve: the page stays small for test sets of any size
@@ -144,7 +145,8 @@ def _roc(rocs: dict[str, RocCurve], fr: dict[str, Any], vi: dict[str, Any]) -> s
     ticks = [0, 0.2, 0.4, 0.6, 0.8, 1.0]
     parts = [svg.frame(ax, ticks, ticks, lambda v: f"{v:g}", lambda v: f"{v:g}",
                        "false positive rate (real called fake)", "true positive rate (fakes caught)"),
-             svg.polyline([(ax.x(0), ax.y(0)), (ax.x(1), ax.y(1))], hk.GREY, cls="chance")]
+             f'<line class="chance" x1="{ax.x(0):.1f}" y1="{ax.y(0):.1f}" x2="{ax.x(1):.1f}" '
+             f'y2="{ax.y(1):.1f}" stroke="{hk.GREY}" stroke-dasharray="5 4"/>']
     colors: dict[str, str] = {}
     for (name, curve), color in zip(rocs.items(), ROC_COLORS, strict=False):
         auc = next((a for k, a in aucs.items() if name.startswith(k)), None)
@@ -202,15 +204,16 @@ def _splits(data_dir: Path, evaluated: str) -> str:
     except (OSError, ValueError, KeyError) as exc:
         return f'<p class="muted">no manifest: {hk.esc(exc)}</p>'
     rows = []
-    for split, g in df.groupby("split", sort=False):
+    for split in sorted(df["split"].unique(), key=lambda s: (SPLITS + (s,)).index(s)):
+        g = df[df["split"] == split]
         rows.append((f"{split} (evaluated)" if split == evaluated else split, g["video"].nunique(),
                      len(g), g["group"].nunique(), ", ".join(sorted(g["class"].unique()))))
     table = hk.table(rows, ("split", "videos", "frames (crops)", "identity groups", "classes"),
                      numeric=(1, 2, 3), cls="splits")
     key = _read_json(data_dir / "etl_config.json").get("resume_key", {})
-    shown = {k: key[k] for k in ("split", "seed", "fractions", "frames_per_video", "size")
-             if k in key}
-    info = {"data folder": str(data_dir), **{f"ETL {k}": v for k, v in shown.items()}}
+    names = {"split": "split by", "seed": "split seed", "fractions": "train / val / test fractions",
+             "frames_per_video": "frames per video", "size": "crop size (px)"}
+    info = {"data folder": str(data_dir), **{n: key[k] for k, n in names.items() if k in key}}
     info = {k: ", ".join(map(str, v)) if isinstance(v, list) else v for k, v in info.items()}
     return table + '<div style="height:12px"></div>' + hk.kv_table(info)
 
