@@ -146,6 +146,8 @@ def run(args: argparse.Namespace) -> BenchReport:
         from benchmarks.bench_keras import init_tensorflow
 
         init_tensorflow(ref_threads)  # before anything else touches TensorFlow
+    if args.video is not None and not args.video.is_file():
+        raise BenchSetupError(f"video not found: {args.video}")
     video = args.video or make_clip(
         args.cache_dir / f"clip-{vp.width}x{vp.height}-{vp.frames}.mp4", vp.width, vp.height, vp.frames)
     settings = {"threads": args.threads, "batch": args.batch, "runs": plan.runs,
