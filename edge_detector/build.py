@@ -24,11 +24,13 @@ class PipelineSpec:
     face_model: Path | None = None
     face_config: Path | None = None
     threads: int | None = None
+    det_keep_aspect: bool = False
 
 
 def build_pipeline(spec: PipelineSpec) -> Pipeline:
     threads = spec.threads or default_threads()
     cv2.setNumThreads(threads)
     classifier = OnnxClassifier(spec.model, threads=threads)
-    detector = FaceDetector(spec.face_conf, spec.det_size, spec.face_model, spec.face_config)
+    detector = FaceDetector(spec.face_conf, spec.det_size, spec.face_model, spec.face_config,
+                            keep_aspect=spec.det_keep_aspect)
     return Pipeline(detector, classifier, spec.threshold, spec.every)

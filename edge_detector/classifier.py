@@ -29,6 +29,9 @@ def make_session(model_path: str | os.PathLike, threads: int | None = None) -> o
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.log_severity_level = 3
+    # ORT's idle workers spin after each call and steal a core from the face detector that runs
+    # next: 24.5 -> 33.9 FPS end to end on 2 cores when off, for ~8% on an isolated ORT call.
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises several unrelated exception types

@@ -53,6 +53,8 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
               help="Face detector confidence threshold.")
 @click.option("--det-size", type=click.IntRange(min=64), default=300, show_default=True,
               help="Face detector input size (smaller is faster, finds fewer small faces).")
+@click.option("--det-keep-aspect", is_flag=True,
+              help="Feed the detector det-size² pixels at the frame's aspect ratio.")
 @click.option("--face-model", type=click.Path(path_type=Path), help="SSD .caffemodel override.")
 @click.option("--face-config", type=click.Path(path_type=Path), help="SSD .prototxt override.")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
@@ -70,7 +72,8 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
 @click.option("--verbose", "-v", count=True)
 @click.version_option(package_name="edge-deepfake-detector")
 def main(source, model, webcam, camera, output, force, every, max_frames, threshold, aggregation,
-         face_conf, det_size, face_model, face_config, threads, write_video, report, display,
+         face_conf, det_size, det_keep_aspect, face_model, face_config, threads, write_video, report,
+         display,
          record, realtime, recursive, workers, quiet, verbose):
     """Detect face forgeries in SOURCE (video, image, folder or stream URL) or a live camera."""
     _setup_logging(verbose, quiet)
@@ -86,7 +89,8 @@ def main(source, model, webcam, camera, output, force, every, max_frames, thresh
 
 
 def _run(source, model, webcam, camera, output, force, every, max_frames, threshold, aggregation,
-         face_conf, det_size, face_model, face_config, threads, write_video, report, display,
+         face_conf, det_size, det_keep_aspect, face_model, face_config, threads, write_video, report,
+         display,
          record, realtime, recursive, workers, quiet, verbose) -> int:
     from .build import PipelineSpec, build_pipeline
     from .runner import RunOptions, run_source
@@ -99,7 +103,8 @@ def _run(source, model, webcam, camera, output, force, every, max_frames, thresh
         raise click.UsageError("missing SOURCE (a video, image, folder or URL) or --webcam")
     spec = PipelineSpec(
         model=model or _default_model(), threshold=threshold, every=every, face_conf=face_conf,
-        det_size=det_size, face_model=face_model, face_config=face_config, threads=threads,
+        det_size=det_size, det_keep_aspect=det_keep_aspect, face_model=face_model,
+        face_config=face_config, threads=threads,
     )
     if source and Path(source).is_dir():
         from .scan import ScanOptions, scan_folder

@@ -102,3 +102,12 @@ def test_env_override_is_used(tmp_path, monkeypatch):
     shutil.copy(files.model, copy)
     monkeypatch.setenv("EDGE_FACE_MODEL", str(copy))
     assert locate_detector_files().model == copy
+
+
+def test_keep_aspect_feeds_the_same_pixel_budget():
+    d = FaceDetector(keep_aspect=True)
+    assert d.network_size(1280, 720) == (400, 225)
+    assert d.network_size(512, 512) == (300, 300)
+    assert FaceDetector().network_size(1280, 720) == (300, 300)
+    faces = d.detect(cv2.copyMakeBorder(astronaut_bgr(), 0, 0, 200, 200, cv2.BORDER_CONSTANT))
+    assert len(faces) == 1 and 350 < faces.xyxy[0, 0] < 420  # shifted by the 200 px border
