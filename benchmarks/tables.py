@@ -158,7 +158,8 @@ def render(report: BenchReport) -> str:
              f"{env.get('cpu', '?')}, {env.get('cpu_count', '?')} cores; load average before/after: "
              f"{env.get('load_before', '?')} / {env.get('load_after', '?')}; onnxruntime "
              f"{env.get('onnxruntime', '?')}, opencv {env.get('opencv', '?')}" + busy,
-             "### Classifiers: ONNX Runtime (session.run on a preprocessed batch; ms per image)",
+             "### Classifiers: ONNX Runtime alone (session.run on a preprocessed batch; ms per image)\n\n"
+             "ORT default (spinning) worker threads; the pipeline turns spinning off, see below.",
              models_table(report), model_notes(report)]
     if (k := keras_table(report)) is not None:
         parts += ["### Keras vs ONNX Runtime (same process, same run; ms per image)", k]
