@@ -53,6 +53,20 @@ def write_video(
     return path
 
 
+def read_frames(path: Path) -> list[np.ndarray]:
+    """Every decodable frame of a video, in order."""
+    cap = cv2.VideoCapture(str(path))
+    assert cap.isOpened(), f"cannot open {path}"
+    frames = []
+    while True:
+        ok, img = cap.read()
+        if not ok:
+            break
+        frames.append(img)
+    cap.release()
+    return frames
+
+
 def read_video_stats(path: Path) -> tuple[int, float, tuple[int, int]]:
     """(frames actually decoded, container FPS, (w, h))."""
     cap = cv2.VideoCapture(str(path))

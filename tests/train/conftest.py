@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import fixtures_root
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 REPO = Path(__file__).resolve().parents[2]
@@ -20,8 +22,7 @@ SYNTH_CROP = 64
 
 
 def ffpp_mini_root() -> Path:
-    base = Path(os.environ.get("EDGE_FIXTURES", REPO.parent / "shared" / "fixtures"))
-    return base / "ffpp_c23_mini"
+    return fixtures_root() / "ffpp_c23_mini"
 
 
 @pytest.fixture(scope="session")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 
+from tests.media import read_frames
 from train.frames import VideoReadError, read_sampled, sample_indices, time_decoders
 from train.synthetic import write_video
 
@@ -22,16 +22,6 @@ def _numbered_video(path, n=40, size=(96, 64)):
     return path
 
 
-def _all_frames(path):
-    cap = cv2.VideoCapture(str(path))
-    out = []
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            break
-        out.append(f)
-    cap.release()
-    return out
 
 
 def test_sample_indices_cover_the_whole_video():
@@ -48,7 +38,7 @@ def test_decoders_return_the_requested_frames(tmp_path, decoder):
     info, frames = read_sampled(path, 4, decoder)
     assert info.frame_count == 40 and info.fps == pytest.approx(25.0)
     assert [f.index for f in frames] == [5, 15, 25, 35]
-    every = _all_frames(path)
+    every = read_frames(path)
     for f in frames:
         assert f.time_s == pytest.approx(f.index / 25.0)
         np.testing.assert_array_equal(f.image_bgr, every[f.index])

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pandas as pd
 import pytest
 
 from edge_detector.faces import FaceDetector
+from tests.media import read_frames
 from train.synthetic import DEFAULT_CLASSES, make_dataset
 
 
@@ -17,17 +17,6 @@ def dataset(tmp_path_factory):
                         classes=DEFAULT_CLASSES + ("DeepFakeDetection", "FaceShifter"))
 
 
-def _frames(path):
-    cap = cv2.VideoCapture(str(path))
-    assert cap.isOpened(), path
-    out = []
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            break
-        out.append(f)
-    cap.release()
-    return out
 
 
 def test_files_follow_ffpp_naming_and_metadata(dataset):
@@ -50,7 +39,7 @@ def test_files_follow_ffpp_naming_and_metadata(dataset):
 def test_videos_move_and_every_face_is_detected(dataset):
     detector = FaceDetector()
     for key, path in dataset.videos.items():
-        frames = _frames(path)
+        frames = read_frames(path)
         assert len(frames) == 6 and frames[0].shape == (192, 256, 3), key
         assert np.abs(frames[0].astype(int) - frames[-1].astype(int)).mean() > 2, key  # motion
         for f in (frames[0], frames[-1]):
@@ -62,14 +51,14 @@ def test_each_class_edits_the_face_and_only_the_face(dataset):
     detector = FaceDetector()
     diffs = {}
     for number in range(2):
-        orig = _frames(dataset.videos[f"original/{number:03d}"])[2]
+        orig = read_frames(dataset.videos[f"original/{number:03d}"])[2]
         box = detector.detect(orig).xyxy[0].astype(int)
         x1, y1, x2, y2 = box
         inside = np.zeros(orig.shape[:2], bool)
         inside[y1:y2, x1:x2] = True
         for cls in dataset.classes[1:]:
             stem = f"{number:03d}_{dataset.partner[number]:03d}"
-            fake = _frames(dataset.videos[f"{cls}/{stem}"])[2]
+            fake = read_frames(dataset.videos[f"{cls}/{stem}"])[2]
             d = np.abs(fake.astype(int) - orig.astype(int)).mean(axis=2)
             diffs.setdefault(cls, []).append((d[inside].mean(), d[~inside].mean()))
     for cls, pairs in diffs.items():
