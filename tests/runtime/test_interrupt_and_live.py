@@ -93,3 +93,23 @@ def test_cli_live_mode_records_csv_and_summary(tmp_path, tiny_onnx):
     assert s["frames"]["read"] == df.frame.nunique() == len(set(df.frame))
     assert s["frames"]["read"] + s["frames"]["dropped_live"] == 50
     assert df.frame.is_monotonic_increasing
+
+
+def test_stream_url_is_a_live_source(tmp_path, tiny_onnx):
+    """A URL goes through FFmpeg like rtsp:// or http:// would; file:// needs no network."""
+    from click.testing import CliRunner
+
+    from edge_detector.cli import main
+
+    video = write_video(tmp_path / "stream.mp4", frames=20, size=(320, 240))
+    url = video.resolve().as_uri()
+    with open_source(url) as src:
+        assert isinstance(src, LiveSource) and src.info.live and src.info.kind == "live"
+        assert next(iter(src)).image_bgr.shape == (240, 320, 3)
+    out = tmp_path / "rec"
+    res = CliRunner().invoke(main, [url, "--record", "--no-display", "--model", str(tiny_onnx),
+                                    "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert json.loads((out / "summary.json").read_text())["source"]["live"] is True
+    bad = CliRunner().invoke(main, ["rtsp://127.0.0.1:9/none", "--model", str(tiny_onnx)])
+    assert bad.exit_code == 3 and "cannot open stream" in bad.output
