@@ -90,7 +90,7 @@ def run_demo(cfg: DemoConfig) -> DemoResult:
     res.paths.update(dataset=info.root, data=etl.data_dir, run=fitted.run_dir,
                      evaluation=out / "eval", model=model, model_card=exported.card_path)
     if exported.int8_path:
-        res.paths["model_int8"] = exported.int8_path
+        res.paths["model_int8"] = model.with_name(exported.int8_path.name)
     res.numbers.update(
         videos=len(info.videos), crops=int(etl.table["crops"].sum()),
         parameters=fitted.parameters, best_val_auc=fitted.best_val_auc,
