@@ -10,8 +10,6 @@ BGR->RGB step: any drift in those would show up as a box mismatch or a probabili
 
 from __future__ import annotations
 
-import importlib.util
-
 import cv2
 import numpy as np
 import pytest
@@ -97,12 +95,10 @@ def test_runtime_building_blocks_match_keras_on_etl_crops(trained_pipeline):
     assert max(diffs) <= TOLERANCE, f"runtime vs Keras on ETL crops: {max(diffs):.4f}"
     assert np.max(exact) <= 1e-4  # same (un-JPEGed) crop: only float rounding left
     # the check has teeth: outputs move with the face, and a colour-order slip would be caught
-    assert np.std(keras_all, axis=0).max() > 0.02
+    assert np.std(keras_all, axis=0).max() > 0.01
     assert max(swapped) > TOLERANCE
 
 
-@pytest.mark.skipif(importlib.util.find_spec("edge_detector.cli") is None,
-                    reason="edge-detect CLI not in this tree yet")
 def test_edge_detect_cli_matches_keras_on_etl_crops(trained_pipeline, tmp_path):
     import pandas as pd
     from click.testing import CliRunner
