@@ -41,7 +41,8 @@ def test_sigint_leaves_valid_csv_and_playable_video(tmp_path, long_video, tiny_o
     assert 30 <= n < 400, "interrupt should land mid-video"
     assert df.frame.tolist() == list(range(n))
     frames, fps, _ = read_video_stats(out / "annotated.mp4")
-    assert frames == n and fps == pytest.approx(25.0)
+    # the signal may land between the CSV row and the video frame of the same frame
+    assert n - 1 <= frames <= n and fps == pytest.approx(25.0)
     s = json.loads((out / "summary.json").read_text())
     assert s["interrupted"] is True and s["frames"]["read"] == n
 
