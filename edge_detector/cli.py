@@ -93,7 +93,7 @@ def _run(source, model, webcam, camera, output, force, every, max_frames, thresh
          display,
          record, realtime, recursive, workers, quiet, verbose) -> int:
     from .build import PipelineSpec, build_pipeline
-    from .runner import RunOptions, run_source
+    from .runner import SYNTHETIC_WARNING, RunOptions, run_source
     from .sources import open_source
 
     live = webcam or camera is not None
@@ -119,7 +119,7 @@ def _run(source, model, webcam, camera, output, force, every, max_frames, thresh
     with src:
         pipeline = build_pipeline(spec)
         if pipeline.contract.synthetic_demo:
-            log.warning("%s", _synthetic_warning())
+            log.warning("%s", SYNTHETIC_WARNING)
         is_live = src.info.live
         if output is None and (not is_live or record):
             output = Path("edge-detect-output") / (Path(str(source)).stem if source else src.info.name)
@@ -132,17 +132,11 @@ def _run(source, model, webcam, camera, output, force, every, max_frames, thresh
         )
         result = run_source(src, pipeline, opts)
     for w in result.warnings:
-        if not (pipeline.contract.synthetic_demo and w == _synthetic_warning()):
+        if w != SYNTHETIC_WARNING:  # already said once, before the run
             log.warning("%s", w)
     if not quiet:
         _print_result(result)
     return EXIT_INTERRUPTED if result.interrupted else 0
-
-
-def _synthetic_warning() -> str:
-    from .runner import SYNTHETIC_WARNING
-
-    return SYNTHETIC_WARNING
 
 
 def _print_result(result) -> None:

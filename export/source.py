@@ -18,6 +18,7 @@ import keras
 from edge_detector.contract import FFPP_CLASSES
 from edge_detector.faces import DEFAULT_MARGIN
 from edge_detector.weights import sha256_file
+from train.runinfo import is_synthetic
 
 from .convert import model_output_width
 from .errors import ExportError
@@ -122,16 +123,6 @@ def _etl_record(config: dict[str, Any]) -> dict[str, Any]:
     return _json_object(Path(data_dir) / "etl_config.json") if data_dir else {}
 
 
-def _is_synthetic(*records: dict[str, Any]) -> bool:
-    for r in records:
-        if r.get("synthetic") or r.get("synthetic_demo"):
-            return True
-        contract = r.get("contract")
-        if isinstance(contract, dict) and contract.get("synthetic_demo"):
-            return True
-    return False
-
-
 def architecture_of(model: keras.Model, config: dict[str, Any]) -> str:
     arch = config.get("arch") or config.get("architecture")
     if arch:
@@ -173,7 +164,7 @@ def load_source(
     etl = _etl_record(config)
     model = load_keras(model_path)
     names = resolve_classes(model_output_width(model), run_classes, classes, str(model_path))
-    synthetic = bool(synthetic_demo) or _is_synthetic(config, run, etl)
+    synthetic = bool(synthetic_demo) or is_synthetic(config, run, etl)
     described = trained_on or config.get("trained_on")
     if not described:
         source = etl.get("dataset_root") or config.get("data_dir")

@@ -20,6 +20,7 @@ from edge_detector.contract import ModelContract
 
 from .manifest import crops
 from .metrics import RocCurve
+from .runinfo import is_synthetic
 from .splits import SPLITS
 
 ROC_COLORS = ("#2f6fd6", "#d9342b")
@@ -74,8 +75,7 @@ def model_card(model_path: Path, contract: ModelContract) -> tuple[dict[str, Any
                     return source[k]
         return None
 
-    synthetic = bool(contract.synthetic_demo) or any(
-        r.get("synthetic") or r.get("synthetic_demo") for r in (config, run, run_contract, etl))
+    synthetic = bool(contract.synthetic_demo) or is_synthetic(config, run, etl)
     trained_on = pick("trained_on", "data_dir") or "unknown"
     if synthetic and "synthetic" not in str(trained_on):
         trained_on = f"{trained_on} (synthetic demo data)"

@@ -38,3 +38,15 @@ def environment() -> dict:
         "versions": {d: _version(d) for d in ("tensorflow-cpu", "tensorflow", "keras",
                                               "opencv-python", "numpy")},
     }
+
+
+def is_synthetic(*records: dict) -> bool:
+    """Whether any run record (config.json, run.json, etl_config.json, a contract dict) marks
+    its data as synthetic: the flag that makes a model a demo model."""
+    for r in records:
+        if r.get("synthetic") or r.get("synthetic_demo"):
+            return True
+        contract = r.get("contract")
+        if isinstance(contract, dict) and contract.get("synthetic_demo"):
+            return True
+    return False
