@@ -3,27 +3,29 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from pathlib import Path
 
 import click
 
-from .errors import EdgeDetectError, ModelError
+from .errors import EdgeDetectError
 
 log = logging.getLogger("edge_detector")
-DEFAULT_MODELS = (Path("models/scratch.onnx"), Path("demo-output/models/scratch.onnx"))
 EXIT_INTERRUPTED = 130
 
 
-def _default_model() -> Path:
-    env = os.environ.get("EDGE_MODEL")
-    if env:
-        return Path(env)
-    for p in DEFAULT_MODELS:
-        if p.is_file():
-            return p
-    raise ModelError("no model given: pass --model M.onnx (or set EDGE_MODEL; `make demo` makes one)")
+def _list_models(ctx: click.Context, _param, value: bool) -> None:
+    """``--list-models``: the shipped models with their card's key numbers, default first."""
+    if not value or ctx.resilient_parsing:
+        return
+    from .zoo import shipped_models
+
+    models = shipped_models()
+    if not models:
+        click.echo("no models shipped with this installation")
+    for i, m in enumerate(models):
+        click.echo(("* " if i == 0 else "  ") + m.summary_line())
+    ctx.exit(0)
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
@@ -37,7 +39,9 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("source", required=False)
-@click.option("--model", "-m", type=click.Path(path_type=Path), help="ONNX classifier (with contract).")
+@click.option("--model", "-m", help="Shipped model NAME or ONNX file PATH (default: the best shipped model).")
+@click.option("--list-models", is_flag=True, expose_value=False, is_eager=True, callback=_list_models,
+              help="List the shipped models and exit.")
 @click.option("--webcam", is_flag=True, help="Analyse the default camera live.")
 @click.option("--camera", type=int, default=None, help="Camera index for live mode.")
 @click.option("--output", "-o", type=click.Path(path_type=Path), help="Output folder.")
@@ -95,6 +99,7 @@ def _run(source, model, webcam, camera, output, force, every, max_frames, thresh
     from .build import PipelineSpec, build_pipeline
     from .runner import SYNTHETIC_WARNING, RunOptions, run_source
     from .sources import open_source
+    from .zoo import resolve_model
 
     live = webcam or camera is not None
     if live and source:
@@ -102,7 +107,7 @@ def _run(source, model, webcam, camera, output, force, every, max_frames, thresh
     if not live and not source:
         raise click.UsageError("missing SOURCE (a video, image, folder or URL) or --webcam")
     spec = PipelineSpec(
-        model=model or _default_model(), threshold=threshold, every=every, face_conf=face_conf,
+        model=resolve_model(model), threshold=threshold, every=every, face_conf=face_conf,
         det_size=det_size, det_keep_aspect=det_keep_aspect, face_model=face_model,
         face_config=face_config, threads=threads,
     )
