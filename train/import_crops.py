@@ -325,9 +325,10 @@ def _write_records(cfg: ImportConfig, scan: Scan, images: list[Image], out: Path
         "crop_geometry_source": cfg.geometry_source,
         "synthetic": False,
         # What the ETL records under this key, for readers of either kind of data folder.
+        "val_fraction": cfg.val_fraction,
+        "test_fraction": cfg.test_fraction,
         "resume_key": {"size": cfg.size, "margin": cfg.geometry.scale, "seed": cfg.seed,
-                       "split": "given" if "test" in scan.given_splits else "carved",
-                       "fractions": [cfg.val_fraction, cfg.test_fraction]},
+                       "split": "given" if "test" in scan.given_splits else "carved"},
     }
     (out / ETL_CONFIG_JSON).write_text(json.dumps(record, indent=2))
 
