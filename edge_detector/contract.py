@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from .errors import ModelContractError
+from .geometry import CropGeometry, as_geometry
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,10 @@ class ModelContract:
     pixel_range: str = "0..255"
     output: str = "probabilities"
     crop_margin: float = 1.3
+    # Where the training crops lie relative to the detector box; None: a centred square of
+    # ``crop_margin``. Optional, so runtimes that predate it still load the contract and fall back
+    # to ``crop_margin`` (export sets it to the geometry's scale).
+    crop_geometry: CropGeometry | None = None
     architecture: str = "unknown"
     model_name: str = "unknown"
     parameters: int | None = None
@@ -77,6 +82,21 @@ class ModelContract:
         if int(self.input_size) < 8:
             raise ModelContractError(f"input size {self.input_size} is too small")
         object.__setattr__(self, "input_size", int(self.input_size))
+        self._check_geometry()
+
+    def _check_geometry(self) -> None:
+        try:
+            if self.crop_geometry is not None:
+                object.__setattr__(self, "crop_geometry", CropGeometry.from_dict(self.crop_geometry))
+            else:
+                as_geometry(self.crop_margin)
+        except (TypeError, ValueError) as exc:
+            raise ModelContractError(f"invalid crop geometry in model contract: {exc}") from exc
+
+    @property
+    def geometry(self) -> CropGeometry:
+        """The crop the model was trained on: ``crop_geometry``, else a square ``crop_margin``."""
+        return self.crop_geometry if self.crop_geometry is not None else as_geometry(self.crop_margin)
 
     @property
     def original_index(self) -> int:

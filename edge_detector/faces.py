@@ -13,16 +13,16 @@ import cv2
 import numpy as np
 
 from .errors import ModelError
+from .geometry import DEFAULT_MARGIN, CropGeometry, as_geometry
 from .types import FaceDetections
 from .weights import locate_detector_files
 
 SSD_MEAN_BGR = (104.0, 177.0, 123.0)
-DEFAULT_MARGIN = 1.3
 
 
 @dataclass(frozen=True)
 class CropBox:
-    """Integer square crop window ``[x1, x2) x [y1, y2)`` inside a frame."""
+    """Integer crop window ``[x1, x2) x [y1, y2)`` inside a frame."""
 
     x1: int
     y1: int
@@ -94,30 +94,37 @@ class FaceDetector:
 
 
 def crop_box(
-    box_xyxy: np.ndarray, frame_hw: tuple[int, int], margin: float = DEFAULT_MARGIN
+    box_xyxy: np.ndarray, frame_hw: tuple[int, int],
+    geometry: CropGeometry | float = DEFAULT_MARGIN,
 ) -> CropBox:
-    """Square window of side ``margin * max(w, h)`` centred on the box, shifted to fit the frame.
+    """The crop window of ``geometry`` (or a bare margin) around a box, shifted to fit the frame.
 
-    Shifting (instead of clipping or padding) keeps the crop square, so resizing never distorts
-    the face; a window larger than the frame shrinks to the frame's shorter side.
+    Shifting (instead of clipping or padding) keeps the window's shape, so a square crop never
+    distorts the face; a window larger than the frame shrinks to fit (a square one to the frame's
+    shorter side).
     """
+    g = as_geometry(geometry)
     fh, fw = frame_hw
     x1, y1, x2, y2 = (float(v) for v in box_xyxy)
-    cx, cy = (x1 + x2) / 2.0, (y1 + y2) / 2.0
-    side = max(x2 - x1, y2 - y1) * float(margin)
-    side = int(round(min(max(side, 1.0), fw, fh)))
-    left = int(round(cx - side / 2.0))
-    top = int(round(cy - side / 2.0))
-    left = min(max(left, 0), fw - side)
-    top = min(max(top, 0), fh - side)
-    return CropBox(left, top, left + side, top + side)
+    w, h = x2 - x1, y2 - y1
+    cx, cy = (x1 + x2) / 2.0 + g.shift_x * w, (y1 + y2) / 2.0 + g.shift_y * h
+    if g.square:
+        side = int(round(min(max(max(w, h) * g.scale, 1.0), fw, fh)))
+        cw = ch = side
+    else:
+        cw = int(round(min(max(w * g.scale, 1.0), fw)))
+        ch = int(round(min(max(h * g.scale, 1.0), fh)))
+    left = min(max(int(round(cx - cw / 2.0)), 0), fw - cw)
+    top = min(max(int(round(cy - ch / 2.0)), 0), fh - ch)
+    return CropBox(left, top, left + cw, top + ch)
 
 
 def crop_face(
-    image_bgr: np.ndarray, box_xyxy: np.ndarray, size: int, margin: float = DEFAULT_MARGIN
+    image_bgr: np.ndarray, box_xyxy: np.ndarray, size: int,
+    geometry: CropGeometry | float = DEFAULT_MARGIN,
 ) -> np.ndarray:
-    """Square face crop resized to ``size`` x ``size`` (BGR uint8, INTER_AREA)."""
-    b = crop_box(box_xyxy, image_bgr.shape[:2], margin)
+    """Face crop resized to ``size`` x ``size`` (BGR uint8, INTER_AREA)."""
+    b = crop_box(box_xyxy, image_bgr.shape[:2], geometry)
     patch = image_bgr[b.y1 : b.y2, b.x1 : b.x2]
     return cv2.resize(patch, (size, size), interpolation=cv2.INTER_AREA)
 
@@ -126,13 +133,14 @@ def crop_faces(
     image_bgr: np.ndarray,
     faces: FaceDetections,
     size: int,
-    margin: float = DEFAULT_MARGIN,
+    geometry: CropGeometry | float = DEFAULT_MARGIN,
     out: np.ndarray | None = None,
 ) -> np.ndarray:
     """All faces of a frame as one (n, size, size, 3) BGR uint8 batch, optionally into ``out``."""
     n = len(faces)
     if out is None or out.shape[0] < n or out.shape[1:] != (size, size, 3):
         out = np.empty((n, size, size, 3), np.uint8)
+    g = as_geometry(geometry)
     for i in range(n):
-        out[i] = crop_face(image_bgr, faces.xyxy[i], size, margin)
+        out[i] = crop_face(image_bgr, faces.xyxy[i], size, g)
     return out[:n]

@@ -67,7 +67,7 @@ class Pipeline:
         t1 = time.perf_counter()
         size = self.contract.input_size
         self._crops = crops = crop_faces(
-            frame.image_bgr, faces, size, self.contract.crop_margin, out=self._crops
+            frame.image_bgr, faces, size, self.contract.geometry, out=self._crops
         )
         t2 = time.perf_counter()
         probs = self.classifier.predict(crops)

@@ -26,6 +26,7 @@ import tf2onnx
 from edge_detector.classifier import OnnxClassifier
 from edge_detector.contract import ModelContract
 from edge_detector.faces import DEFAULT_MARGIN
+from edge_detector.geometry import CropGeometry
 
 from .card import FileInfo, int8_path, write_card
 from .convert import DEFAULT_OPSET, keras_to_onnx, model_input_size, model_output_width
@@ -137,6 +138,7 @@ def export_keras_model(
     trained_on: str = "unknown",
     synthetic_demo: bool = False,
     crop_margin: float = DEFAULT_MARGIN,
+    crop_geometry: CropGeometry | None = None,
     opset: int = DEFAULT_OPSET,
     parity_crops: CropSet | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
@@ -167,7 +169,8 @@ def export_keras_model(
     base = dict(class_names=tuple(class_names), input_size=size, architecture=architecture,
                 model_name=model_name or out_path.stem, parameters=int(model.count_params()),
                 trained_on=trained_on, synthetic_demo=bool(synthetic_demo),
-                crop_margin=float(crop_margin))
+                crop_margin=float(crop_geometry.scale if crop_geometry else crop_margin),
+                crop_geometry=crop_geometry)
     raw = keras_probs(model, parity_crops.images, ModelContract(**base))
     kind = _output_kind(raw)
     contract = ModelContract(**base, output=kind, extra={
@@ -258,7 +261,8 @@ def export_model(
     return export_keras_model(
         src.model, out, src.class_names,
         architecture=src.architecture, model_name=name, trained_on=src.trained_on,
-        synthetic_demo=src.synthetic_demo, crop_margin=src.crop_margin, opset=opset,
+        synthetic_demo=src.synthetic_demo, crop_margin=src.crop_margin,
+        crop_geometry=src.crop_geometry, opset=opset,
         parity_crops=parity, tolerance=tolerance,
         source_file=src.path.name if src.path else None, source_sha256=src.sha256,
         extra={"run_config": src.config} if src.config else None,

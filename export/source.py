@@ -17,6 +17,7 @@ import keras
 
 from edge_detector.contract import FFPP_CLASSES
 from edge_detector.faces import DEFAULT_MARGIN
+from edge_detector.geometry import CropGeometry
 from edge_detector.weights import sha256_file
 from train.runinfo import is_synthetic
 
@@ -43,6 +44,7 @@ class SourceModel:
     synthetic_demo: bool
     crop_margin: float
     config: dict[str, Any] = field(default_factory=dict)
+    crop_geometry: CropGeometry | None = None
 
 
 def _read_json(path: Path) -> Any:
@@ -120,7 +122,21 @@ def resolve_classes(
 def _etl_record(config: dict[str, Any]) -> dict[str, Any]:
     """The ETL's etl_config.json of the run's data folder, when it is still there."""
     data_dir = config.get("data_dir")
+    if data_dir and not (Path(data_dir) / "etl_config.json").is_file():
+        log.warning("the run's data folder %s (etl_config.json) is gone: the contract gets the "
+                    "default crop geometry unless config.json names one", data_dir)
     return _json_object(Path(data_dir) / "etl_config.json") if data_dir else {}
+
+
+def crop_geometry_of(config: dict[str, Any], etl: dict[str, Any]) -> CropGeometry | None:
+    """The run's or its data folder's recorded crop geometry (import-crops writes one)."""
+    raw = config.get("crop_geometry", etl.get("crop_geometry"))
+    if raw is None:
+        return None
+    try:
+        return CropGeometry.from_dict(raw)
+    except ValueError as exc:
+        raise ExportError(f"invalid crop_geometry in the run or data folder record: {exc}") from exc
 
 
 def architecture_of(model: keras.Model, config: dict[str, Any]) -> str:
@@ -170,7 +186,9 @@ def load_source(
         source = etl.get("dataset_root") or config.get("data_dir")
         described = (SYNTHETIC_TRAINED_ON if synthetic
                      else f"face crops of {source}" if source else "unknown")
-    margin = config.get("crop_margin", etl.get("resume_key", {}).get("margin", DEFAULT_MARGIN))
+    geometry = crop_geometry_of(config, etl)
+    margin = (geometry.scale if geometry is not None else
+              config.get("crop_margin", etl.get("resume_key", {}).get("margin", DEFAULT_MARGIN)))
     return SourceModel(
         model=model,
         path=model_path,
@@ -182,4 +200,5 @@ def load_source(
         synthetic_demo=synthetic,
         crop_margin=float(margin),
         config=config,
+        crop_geometry=geometry,
     )

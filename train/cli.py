@@ -1,4 +1,4 @@
-"""``python -m train <command>``: etl, fit, evaluate, make-demo-data, bench-decode.
+"""``python -m train <command>``: etl, import-crops, fit, evaluate, make-demo-data, bench-decode.
 
 TensorFlow is imported only by the commands that need it (fit, evaluate of a .keras file).
 """
@@ -51,6 +51,42 @@ def etl(dataset_root: Path, out: Path, frames_per_video: int, size: int, margin:
     cfg = EtlConfig(dataset_root, out, frames_per_video, size, margin, split, splits_dir, seed,
                     workers, decoder, conf_threshold)
     click.echo(format_result(run_etl(cfg)))
+
+
+@cli.command("import-crops")
+@click.argument("src", type=_EXISTING)
+@click.option("--out", "out", type=_PATH, required=True, help="DATA_DIR for crops + manifest.")
+@click.option("--size", default=224, show_default=True, help="Crop side in pixels (INTER_AREA).")
+@click.option("--val-fraction", default=0.15, show_default=True,
+              help="Carved from train, stratified by class, whole videos.")
+@click.option("--test-fraction", default=0.15, show_default=True,
+              help="Carved only when SRC has no test split.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["png", "jpg"]), default="png",
+              show_default=True, help="png is lossless; jpg is JPEG quality 95.")
+@click.option("--crop-geometry", "geometry", default="haar", show_default=True,
+              help="Where SRC's crops lie relative to the runtime's SSD face box: haar (tight "
+                   "Haar-cascade boxes, as in FF++ c23 faces), default (square 1.3x), "
+                   "SCALE,SHIFT_X,SHIFT_Y, or a JSON file from benchmarks/crop_geometry.py.")
+@click.option("--map", "mapping", multiple=True, metavar="FOLDER=CLASS",
+              help="Name the class of a folder, e.g. --map fake=Deepfakes (repeatable).")
+@click.option("--workers", default=2, show_default=True, help="Threads reading/writing images.")
+def import_crops(src: Path, out: Path, size: int, val_fraction: float, test_fraction: float,
+                 seed: int, fmt: str, geometry: str, mapping: tuple[str, ...],
+                 workers: int) -> None:
+    """Image-folder dataset SRC (<split>/<class>/* or <class>/*) -> data folder for fit/evaluate.
+
+    Folders youtube, real, Real, original_sequences are the class 'original'; other folders must
+    be FF++ class names (any case) or be named with --map. A bad dataset exits with status 1; an
+    unreadable image is recorded in the manifest and the run goes on.
+    """
+    from .import_crops import ImportConfig, format_result, parse_geometry, parse_mapping
+    from .import_crops import import_crops as run_import
+
+    geom, origin = parse_geometry(geometry)
+    cfg = ImportConfig(src, out, size, val_fraction, test_fraction, seed, fmt, geom, origin,
+                       parse_mapping(mapping), workers)
+    click.echo(format_result(run_import(cfg)))
 
 
 @cli.command()

@@ -75,7 +75,7 @@ def test_crop_box_is_square_and_inside_the_frame(box, frame_hw, margin, expected
 def test_crop_face_resizes_the_window():
     img = np.zeros((100, 200, 3), np.uint8)
     img[40:60, 90:110] = (255, 0, 0)  # a blue (BGR) square in the middle
-    crop = crop_face(img, np.array([90, 40, 110, 60]), size=64, margin=1.0)
+    crop = crop_face(img, np.array([90, 40, 110, 60]), size=64, geometry=1.0)
     assert crop.shape == (64, 64, 3) and crop.dtype == np.uint8
     assert crop[32, 32].tolist() == [255, 0, 0]
 

@@ -12,7 +12,7 @@ from train.manifest import read_manifest
 
 from .conftest import REPO
 
-COMMANDS = ("etl", "fit", "evaluate", "make-demo-data", "bench-decode")
+COMMANDS = ("etl", "import-crops", "fit", "evaluate", "make-demo-data", "bench-decode")
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -1,0 +1,45 @@
+"""Export writes the crop geometry recorded in the run's data folder (import-crops) into the contract."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from edge_detector import OnnxClassifier
+from edge_detector.geometry import CropGeometry
+from export.errors import ExportError
+from tests.export.conftest import CLASSES, SIZE, scratch_model, write_run_dir
+
+pytestmark = pytest.mark.slow
+
+GEOMETRY = {"scale": 0.91, "shift_x": 0.01, "shift_y": 0.07, "square": True}
+
+
+def _run_with_data_folder(tmp_path, record: dict):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "etl_config.json").write_text(json.dumps(record))
+    return write_run_dir(scratch_model(), tmp_path / "run", CLASSES,
+                         {"arch": "scratch", "input_size": SIZE, "data_dir": str(data)})
+
+
+def test_export_writes_the_data_folders_geometry_into_the_contract(tmp_path):
+    from export.onnx_export import export_model
+
+    run = _run_with_data_folder(tmp_path, {"source": "import-crops", "crop_geometry": GEOMETRY,
+                                           "resume_key": {"margin": 0.91}})
+    res = export_model(run, tmp_path / "m.onnx", parity_count=8)
+    c = OnnxClassifier(res.onnx_path).contract
+    assert c.crop_geometry == CropGeometry(**GEOMETRY) == c.geometry
+    assert c.crop_margin == 0.91  # what a runtime without crop_geometry falls back to
+    card = json.loads(res.card_path.read_text())
+    assert card["contract"]["crop_geometry"] == GEOMETRY
+
+
+def test_export_refuses_an_invalid_recorded_geometry(tmp_path):
+    from export.source import load_source
+
+    run = _run_with_data_folder(tmp_path, {"crop_geometry": {**GEOMETRY, "scale": 40}})
+    with pytest.raises(ExportError, match="invalid crop_geometry.*scale"):
+        load_source(run)
