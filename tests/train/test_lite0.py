@@ -191,3 +191,21 @@ def test_lite0_trains_one_step_and_exports_to_onnx(tmp_path):
     assert res.onnx_path.is_file() and res.contract.architecture == "lite0"
     assert res.parity.top1_agreement == 1.0 and res.parity.max_abs_diff < 1e-4, res.parity
     print("lite0 ORT parity:", res.parity.to_dict())
+
+
+def test_fit_gives_lite0_the_two_phase_transfer(tmp_path):
+    from train.fit import FitConfig, _unfreeze_top_half
+
+    cfg = FitConfig("lite0", tmp_path, tmp_path / "run").resolved()
+    assert (cfg.epochs, cfg.batch_size, cfg.input_size, cfg.fine_tune_epochs) == (8, 32, 224, 10)
+    assert FitConfig("scratch", tmp_path, tmp_path / "run").resolved().fine_tune_epochs == 0
+    model = build_model("lite0", 3, 96, "none")
+    backbone = model.get_layer(BACKBONE_NAME)
+    backbone.trainable = False
+    assert not model.get_layer(BACKBONE_NAME).trainable_weights
+    start = _unfreeze_top_half(model)
+    assert 0 < start < len(backbone.layers)
+    for i, layer in enumerate(backbone.layers):
+        bn = isinstance(layer, keras.layers.BatchNormalization)
+        assert layer.trainable == (i >= start and not bn), layer.name
+    assert backbone.get_layer("head_conv").trainable and not backbone.get_layer("stem_conv").trainable
