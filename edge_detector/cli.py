@@ -36,6 +36,25 @@ def _sha256(ctx, param, value):
     return value.lower() if value else None
 
 
+class OneLineCommand(click.Command):
+    """Usage errors as one ``edge-detect: error:`` line (exit 2) like every other error, instead
+    of click's three-line usage block."""
+
+    def main(self, *args, standalone_mode: bool = True, **kwargs):
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            rv = super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            _fail(f"{exc.format_message()} (see --help)", exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("edge-detect: interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
 def _default_model() -> Path:
     env = os.environ.get("EDGE_MODEL")
     if env:
@@ -55,7 +74,7 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
     root.setLevel(level)
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(cls=OneLineCommand, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("source", required=False)
 @click.option("--model", "-m", type=click.Path(path_type=Path), help="ONNX classifier (with contract).")
 @click.option("--webcam", is_flag=True, help="Analyse the default camera live.")
