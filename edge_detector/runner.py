@@ -181,6 +181,8 @@ def run_source(source: FrameSource, pipeline: Pipeline, opts: RunOptions) -> Run
     elapsed = time.perf_counter() - t_start
     if video_sink:
         stage_sum["encode_ms"] = video_sink.encode_ms
+        if video_sink.frames == 0:
+            del outputs["video"]
     summary = agg.summary()
     if summary.faces_classified == 0:
         warnings.append(f"no face found in {info.name}")

@@ -211,6 +211,11 @@ class VideoSink:
         if self._writer is not None:
             self._writer.release()
             self._writer = None
+            if self.frames == 0:  # an mp4 without frames does not play: leave none behind
+                try:
+                    self.path.unlink(missing_ok=True)
+                except OSError:
+                    pass
 
 
 def write_image(path: str | os.PathLike, image_bgr: np.ndarray, ext: str = ".jpg",

@@ -116,7 +116,9 @@ def test_bad_input_table(tmp_path, hostile, case, args, code, message):
     argv = [a if isinstance(a, bytes) else a.format(**hostile) for a in args]
     if "-m" not in argv:
         argv += ["-m", hostile["model"]]
-    r = edge_detect(*argv, "-o", out, "--no-display")
+    if "-o" not in argv:
+        argv += ["-o", out]
+    r = edge_detect(*argv, "--no-display")
     assert r.returncode in DOCUMENTED and r.returncode == code, (r.returncode, r.stderr)
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1, r.stderr
