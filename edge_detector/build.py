@@ -25,6 +25,8 @@ class PipelineSpec:
     face_config: Path | None = None
     threads: int | None = None
     det_keep_aspect: bool = False
+    face_model_sha256: str | None = None  # accept a detector file other than the built-in one
+    face_config_sha256: str | None = None
 
 
 def build_pipeline(spec: PipelineSpec) -> Pipeline:
@@ -32,5 +34,6 @@ def build_pipeline(spec: PipelineSpec) -> Pipeline:
     cv2.setNumThreads(threads)
     classifier = OnnxClassifier(spec.model, threads=threads)
     detector = FaceDetector(spec.face_conf, spec.det_size, spec.face_model, spec.face_config,
-                            keep_aspect=spec.det_keep_aspect)
+                            keep_aspect=spec.det_keep_aspect, model_sha256=spec.face_model_sha256,
+                            config_sha256=spec.face_config_sha256)
     return Pipeline(detector, classifier, spec.threshold, spec.every)

@@ -11,7 +11,12 @@ import onnxruntime as ort
 
 from .contract import ModelContract, contract_from_session
 from .errors import ModelError
+from .fsnames import display_name
 from .preprocess import preprocess
+
+# Probabilities must sum to 1 per face within this (int8 models round each class to 1/255).
+SUM_TOLERANCE = 5e-2
+RANGE_TOLERANCE = 1e-3
 
 
 def default_threads() -> int:
@@ -25,7 +30,7 @@ def make_session(
     """A CPU session; ``spinning=True`` (ORT's default) suits a classifier that runs alone."""
     path = Path(model_path)
     if not path.is_file():
-        raise ModelError(f"model file not found: {path}")
+        raise ModelError(f"model file not found: {display_name(path)}")
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads or default_threads()
     opts.inter_op_num_threads = 1
@@ -39,7 +44,7 @@ def make_session(
         return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises several unrelated exception types
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelError(f"cannot load ONNX model {path}: {first}") from exc
+        raise ModelError(f"cannot load ONNX model {display_name(path)}: {first}") from exc
 
 
 class OnnxClassifier:
@@ -61,6 +66,12 @@ class OnnxClassifier:
         self.contract: ModelContract = contract_from_session(session, **contract_overrides)
         self._output_name = session.get_outputs()[0].name
         self._buf: np.ndarray | None = None
+        # A graph exported with a fixed batch accepts exactly that many faces per call.
+        batch = session.get_inputs()[0].shape[0]
+        self.fixed_batch = batch if isinstance(batch, int) and batch > 0 else None
+        if self.fixed_batch not in (None, 1):
+            raise ModelError(f"model input has a fixed batch of {batch}; export it with a dynamic "
+                             "batch (or batch 1)")
 
     @property
     def input_size(self) -> int:
@@ -79,17 +90,41 @@ class OnnxClassifier:
         if self._buf is None or self._buf.shape[0] < n:
             self._buf = np.empty((max(n, 4), size, size, 3), np.float32)
         x = preprocess(crops_bgr, self.contract, out=self._buf)
+        if self.fixed_batch == 1:  # one face per call
+            y = np.concatenate([self._run(x[i : i + 1], 1) for i in range(n)])
+        else:
+            y = self._run(x, n)
+        return self.check_output(y)
+
+    def _run(self, x: np.ndarray, n: int) -> np.ndarray:
         try:
             (y,) = self.session.run([self._output_name], {self.contract.input_name: x})
         except Exception as exc:
             raise ModelError(f"model inference failed: {str(exc).splitlines()[0]}") from exc
-        y = np.asarray(y, dtype=np.float32).reshape(n, -1)
-        if y.shape[1] != self.contract.num_classes:
+        y = np.asarray(y, dtype=np.float32)
+        if y.size != n * self.contract.num_classes:
             raise ModelError(
-                f"model returned {y.shape[1]} scores per face but its contract lists "
+                f"model returned {y.size} scores for {n} faces but its contract lists "
                 f"{self.contract.num_classes} classes"
             )
+        return y.reshape(n, -1)
+
+    def check_output(self, y: np.ndarray) -> np.ndarray:
+        """Probabilities the verdicts can trust, or a ModelError: finite, in [0, 1] and summing
+        to 1 per face; a declared ``logits`` output only has to be finite and gets a softmax."""
+        if not np.isfinite(y).all():
+            raise ModelError("model returned NaN or infinite scores; it is broken or not this "
+                             "runtime's kind of model")
         if self.contract.output == "logits":
             y = np.exp(y - y.max(axis=1, keepdims=True))
-            y /= y.sum(axis=1, keepdims=True)
-        return y
+            return y / y.sum(axis=1, keepdims=True)
+        if y.min() < -RANGE_TOLERANCE or y.max() > 1 + RANGE_TOLERANCE:
+            raise ModelError(
+                f"model returned scores outside [0, 1] (min {y.min():.3g}, max {y.max():.3g}) but "
+                "its contract declares probabilities (logits need \"output\": \"logits\")"
+            )
+        sums = y.sum(axis=1)
+        if np.abs(sums - 1).max() > SUM_TOLERANCE:
+            raise ModelError(f"model scores do not sum to 1 per face (got {sums[0]:.4g}); its "
+                             "contract declares probabilities")
+        return np.clip(y, 0.0, 1.0)

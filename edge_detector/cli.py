@@ -2,16 +2,55 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import math
 import sys
 from pathlib import Path
 
 import click
 
-from .errors import EdgeDetectError
+from .errors import EdgeDetectError, SinkError
+from .fsnames import display_name
+from .interrupts import exit_code, handle_signals
 
 log = logging.getLogger("edge_detector")
 EXIT_INTERRUPTED = 130
+
+
+class Finite(click.FloatRange):
+    """A bounded float that also refuses NaN (which slips through every ``<``/``>`` check)."""
+
+    def convert(self, value, param, ctx):
+        value = super().convert(value, param, ctx)
+        if not math.isfinite(value):
+            self.fail(f"{value} is not a finite number", param, ctx)
+        return value
+
+
+def _sha256(ctx, param, value):
+    if value is not None and (len(value) != 64 or any(c not in "0123456789abcdefABCDEF" for c in value)):
+        raise click.BadParameter("expected 64 hex digits (a SHA-256)", ctx, param)
+    return value.lower() if value else None
+
+
+class OneLineCommand(click.Command):
+    """Usage errors as one ``edge-detect: error:`` line (exit 2) like every other error, instead
+    of click's three-line usage block."""
+
+    def main(self, *args, standalone_mode: bool = True, **kwargs):
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            rv = super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            _fail(f"{exc.format_message()} (see --help)", exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("edge-detect: interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        sys.exit(rv if isinstance(rv, int) else 0)
 
 
 def _list_models(ctx: click.Context, _param, value: bool) -> None:
@@ -37,31 +76,35 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
     root.setLevel(level)
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(cls=OneLineCommand, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("source", required=False)
 @click.option("--model", "-m", help="Shipped model NAME or ONNX file PATH (default: the best shipped model).")
 @click.option("--list-models", is_flag=True, expose_value=False, is_eager=True, callback=_list_models,
               help="List the shipped models and exit.")
 @click.option("--webcam", is_flag=True, help="Analyse the default camera live.")
-@click.option("--camera", type=int, default=None, help="Camera index for live mode.")
+@click.option("--camera", type=click.IntRange(0, 1023), default=None, help="Camera index for live mode.")
 @click.option("--output", "-o", type=click.Path(path_type=Path), help="Output folder.")
 @click.option("--force", is_flag=True, help="Overwrite an existing result.")
-@click.option("--every", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--every", type=click.IntRange(1, 100_000), default=1, show_default=True,
               help="Analyse every Nth frame; others reuse the last result.")
-@click.option("--max-frames", type=click.IntRange(min=1), default=None)
-@click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+@click.option("--max-frames", type=click.IntRange(1, 10**12), default=None)
+@click.option("--threshold", type=Finite(0, 1), default=0.5, show_default=True,
               help="P_fake at or above which a face is FAKE.")
 @click.option("--aggregate", "aggregation", type=click.Choice(["mean", "median", "fraction"]),
               default="mean", show_default=True, help="How face scores make the video verdict.")
-@click.option("--face-conf", type=click.FloatRange(0.05, 1), default=0.5, show_default=True,
+@click.option("--face-conf", type=Finite(0.05, 1), default=0.5, show_default=True,
               help="Face detector confidence threshold.")
-@click.option("--det-size", type=click.IntRange(min=64), default=300, show_default=True,
+@click.option("--det-size", type=click.IntRange(64, 2048), default=300, show_default=True,
               help="Face detector input size (smaller is faster, finds fewer small faces).")
 @click.option("--det-keep-aspect", is_flag=True,
               help="Feed the detector det-size² pixels at the frame's aspect ratio.")
 @click.option("--face-model", type=click.Path(path_type=Path), help="SSD .caffemodel override.")
 @click.option("--face-config", type=click.Path(path_type=Path), help="SSD .prototxt override.")
-@click.option("--threads", type=click.IntRange(min=1), default=None,
+@click.option("--face-model-sha256", callback=_sha256,
+              help="Accept a --face-model other than the built-in file if it has this SHA-256.")
+@click.option("--face-config-sha256", callback=_sha256,
+              help="Accept a --face-config other than the built-in file if it has this SHA-256.")
+@click.option("--threads", type=click.IntRange(1, 256), default=None,
               help="Inference threads (default: min(2, cores)).")
 @click.option("--video/--no-video", "write_video", default=True, help="Write the annotated video.")
 @click.option("--report/--no-report", default=True, help="Write report.html.")
@@ -70,31 +113,45 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
 @click.option("--record", is_flag=True, help="Live mode: also write CSV/video/summary.")
 @click.option("--realtime", is_flag=True, help="Play a file at its own FPS like a camera (drops frames).")
 @click.option("--recursive", "-r", is_flag=True, help="Folder source: include sub-folders.")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Folder source: videos analysed in parallel.")
 @click.option("--quiet", "-q", is_flag=True, help="Only errors.")
 @click.option("--verbose", "-v", count=True)
 @click.version_option(package_name="edge-deepfake-detector")
 def main(source, model, webcam, camera, output, force, every, max_frames, threshold, aggregation,
-         face_conf, det_size, det_keep_aspect, face_model, face_config, threads, write_video, report,
-         display,
+         face_conf, det_size, det_keep_aspect, face_model, face_config, face_model_sha256,
+         face_config_sha256, threads, write_video, report, display,
          record, realtime, recursive, workers, quiet, verbose):
     """Detect face forgeries in SOURCE (video, image, folder or stream URL) or a live camera."""
     _setup_logging(verbose, quiet)
-    try:
-        code = _run(**locals())
-    except EdgeDetectError as exc:
-        click.echo(f"edge-detect: error: {exc}", err=True)
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("edge-detect: interrupted", err=True)
-        sys.exit(EXIT_INTERRUPTED)
+    args = dict(locals())
+    with handle_signals():
+        try:
+            code = _run(**args)
+        except KeyboardInterrupt:
+            click.echo("edge-detect: interrupted", err=True)
+            code = exit_code()
+        except EdgeDetectError as exc:
+            _fail(str(exc), exc.exit_code)
+        except OSError as exc:  # a write the sinks did not wrap; a full disk is an output error
+            err = SinkError(f"{exc.strerror or exc}: {display_name(exc.filename or '')}".rstrip(": "))
+            _fail(str(err), err.exit_code if exc.errno in _OUTPUT_ERRNOS else 1)
+    sys.exit(code)
+
+
+_OUTPUT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EFBIG}
+
+
+def _fail(message: str, code: int) -> None:
+    """One line on stderr (names that are not UTF-8 shown escaped), then exit ``code``."""
+    line = " ".join(display_name(message).split())
+    click.echo(f"edge-detect: error: {line}", err=True)
     sys.exit(code)
 
 
 def _run(source, model, webcam, camera, output, force, every, max_frames, threshold, aggregation,
-         face_conf, det_size, det_keep_aspect, face_model, face_config, threads, write_video, report,
-         display,
+         face_conf, det_size, det_keep_aspect, face_model, face_config, face_model_sha256,
+         face_config_sha256, threads, write_video, report, display,
          record, realtime, recursive, workers, quiet, verbose) -> int:
     from .build import PipelineSpec, build_pipeline
     from .runner import SYNTHETIC_WARNING, RunOptions, run_source
@@ -109,13 +166,14 @@ def _run(source, model, webcam, camera, output, force, every, max_frames, thresh
     spec = PipelineSpec(
         model=resolve_model(model), threshold=threshold, every=every, face_conf=face_conf,
         det_size=det_size, det_keep_aspect=det_keep_aspect, face_model=face_model,
-        face_config=face_config, threads=threads,
+        face_config=face_config, threads=threads, face_model_sha256=face_model_sha256,
+        face_config_sha256=face_config_sha256,
     )
     if source and Path(source).is_dir():
         from .scan import ScanOptions, scan_folder
 
         return scan_folder(Path(source), spec, ScanOptions(
-            out_dir=output or Path("edge-detect-output") / Path(source).resolve().name,
+            out_dir=output or Path("edge-detect-output") / display_name(Path(source).resolve().name),
             recursive=recursive, workers=workers, write_video=write_video, report=report,
             force=force, max_frames=max_frames, aggregation=aggregation, progress=not quiet,
             quiet=quiet,
@@ -127,7 +185,8 @@ def _run(source, model, webcam, camera, output, force, every, max_frames, thresh
             log.warning("%s", SYNTHETIC_WARNING)
         is_live = src.info.live
         if output is None and (not is_live or record):
-            output = Path("edge-detect-output") / (Path(str(source)).stem if source else src.info.name)
+            output = Path("edge-detect-output") / display_name(
+                Path(str(source)).stem if source else src.info.name)
         opts = RunOptions(
             out_dir=output if (not is_live or record or output) else None,
             write_video=write_video, report=report,
@@ -141,7 +200,7 @@ def _run(source, model, webcam, camera, output, force, every, max_frames, thresh
             log.warning("%s", w)
     if not quiet:
         _print_result(result)
-    return EXIT_INTERRUPTED if result.interrupted else 0
+    return exit_code() if result.interrupted else 0
 
 
 def _print_result(result) -> None:
@@ -154,7 +213,7 @@ def _print_result(result) -> None:
         f"faces; {result.fps:.1f} FPS"
     )
     for name, path in result.outputs.items():
-        click.echo(f"  {name}: {path}")
+        click.echo(f"  {name}: {display_name(path)}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import numbers
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
@@ -31,36 +33,128 @@ FFPP_CLASSES: tuple[str, ...] = (
     "NeuralTextures",
 )
 PIXEL_RANGES = {"0..255": 255.0, "0..1": 1.0}
+# The whole metadata value is copied into every summary.json and report: keep it small.
+MAX_CONTRACT_BYTES = 64 * 1024
+MAX_DEPTH = 8
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How one contract field is checked: its type, a closed range or a set of choices, a length.
+
+    Every field of :class:`ModelContract` declares one (``field(metadata=rule(...))``); a new
+    field gets type, finiteness and bounds checks by declaring its own.
+    """
+
+    kind: type  # int, float, str, bool, tuple (of str) or dict
+    lo: float | None = None
+    hi: float | None = None
+    choices: tuple[str, ...] | None = None
+    max_len: int | None = None
+    optional: bool = False
+
+
+def rule(kind: type, lo=None, hi=None, *, choices=None, max_len=None, optional=False) -> dict:
+    return {"rule": Rule(kind, lo, hi, choices, max_len, optional)}
+
+
+def _depth(v: Any, level: int = 0) -> int:
+    if isinstance(v, dict):
+        return max((_depth(x, level + 1) for x in v.values()), default=level + 1)
+    if isinstance(v, list | tuple):
+        return max((_depth(x, level + 1) for x in v), default=level + 1)
+    return level
+
+
+def check_value(name: str, value: Any, r: Rule) -> Any:
+    """``value`` converted to the rule's type, or ModelContractError saying what is wrong."""
+    bad = f"model contract field '{name}'"
+    if value is None:
+        if r.optional:
+            return None
+        raise ModelContractError(f"{bad} is missing (null)")
+    if r.kind is bool:
+        if not isinstance(value, bool):  # "false" is a non-empty string: truthy
+            raise ModelContractError(f"{bad} must be true or false, got {value!r:.40}")
+        return value
+    if r.kind in (int, float):
+        ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+        if r.kind is int:
+            ok = ok and isinstance(value, numbers.Integral)
+        if not ok:
+            raise ModelContractError(f"{bad} must be a{'n integer' if r.kind is int else ' number'},"
+                                     f" got {value!r:.40}")
+        value = r.kind(value)
+        if not math.isfinite(value):
+            raise ModelContractError(f"{bad} must be finite, got {value}")
+        if (r.lo is not None and value < r.lo) or (r.hi is not None and value > r.hi):
+            raise ModelContractError(f"{bad} must be in [{r.lo}, {r.hi}], got {value}")
+        return value
+    if r.kind is str:
+        if not isinstance(value, str):
+            raise ModelContractError(f"{bad} must be a string, got {value!r:.40}")
+        if r.choices is not None and value not in r.choices:
+            raise ModelContractError(f"{bad} is {value!r:.40}; supported: {', '.join(r.choices)}")
+        if r.max_len is not None and len(value) > r.max_len:
+            raise ModelContractError(f"{bad} is longer than {r.max_len} characters")
+        return value
+    if r.kind is tuple:
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise ModelContractError(f"{bad} must be a list of strings")
+        if not (r.lo or 0) <= len(value) <= (r.hi or math.inf):
+            raise ModelContractError(f"{bad} must have {r.lo} to {r.hi} items, got {len(value)}")
+        if r.max_len is not None and any(not 0 < len(v) <= r.max_len for v in value):
+            raise ModelContractError(f"{bad} items must be 1 to {r.max_len} characters")
+        return tuple(value)
+    if r.kind is dict:
+        if not isinstance(value, dict):
+            raise ModelContractError(f"{bad} must be a JSON object")
+        if _depth(value) > MAX_DEPTH:
+            raise ModelContractError(f"{bad} is nested deeper than {MAX_DEPTH} levels")
+        try:
+            size = len(json.dumps(value, allow_nan=False, default=str))
+        except (ValueError, TypeError) as exc:
+            raise ModelContractError(f"{bad} is not plain JSON: {exc}") from exc
+        if r.max_len is not None and size > r.max_len:
+            raise ModelContractError(f"{bad} is {size} bytes as JSON, over {r.max_len}")
+        return value
+    raise TypeError(f"no check for rule kind {r.kind}")  # pragma: no cover (programming error)
 
 
 @dataclass(frozen=True)
 class ModelContract:
     """How to feed the model and how to read its output."""
 
-    class_names: tuple[str, ...]
-    input_size: int
-    input_name: str = "input"
-    layout: str = "NHWC"
-    color: str = "RGB"
-    dtype: str = "float32"
-    pixel_range: str = "0..255"
-    output: str = "probabilities"
-    crop_margin: float = 1.3
+    class_names: tuple[str, ...] = field(metadata=rule(tuple, 0, 1000, max_len=200))
+    input_size: int = field(metadata=rule(int, 8, 1024))
+    input_name: str = field(default="input", metadata=rule(str, max_len=256))
+    layout: str = field(default="NHWC", metadata=rule(str, max_len=16))
+    color: str = field(default="RGB", metadata=rule(str, max_len=16))
+    dtype: str = field(default="float32", metadata=rule(str, choices=("float32",)))
+    pixel_range: str = field(default="0..255", metadata=rule(str, max_len=16))
+    output: str = field(default="probabilities", metadata=rule(str, max_len=32))
+    crop_margin: float = field(default=1.3, metadata=rule(float, 0.25, 4.0))
     # Where the training crops lie relative to the detector box; None: a centred square of
     # ``crop_margin``. Optional, so runtimes that predate it still load the contract and fall back
     # to ``crop_margin`` (export sets it to the geometry's scale).
-    crop_geometry: CropGeometry | None = None
-    architecture: str = "unknown"
-    model_name: str = "unknown"
-    parameters: int | None = None
-    trained_on: str = "unknown"
-    synthetic_demo: bool = False
-    schema_version: int = SCHEMA_VERSION
-    extra: dict[str, Any] = field(default_factory=dict)
+    crop_geometry: CropGeometry | None = field(default=None,
+                                               metadata=rule(dict, optional=True, max_len=1024))
+    architecture: str = field(default="unknown", metadata=rule(str, max_len=1000))
+    model_name: str = field(default="unknown", metadata=rule(str, max_len=1000))
+    parameters: int | None = field(default=None, metadata=rule(int, 0, 10**12, optional=True))
+    trained_on: str = field(default="unknown", metadata=rule(str, max_len=4000))
+    synthetic_demo: bool = field(default=False, metadata=rule(bool))
+    schema_version: int = field(default=SCHEMA_VERSION, metadata=rule(int, 1, 10**6))
+    extra: dict[str, Any] = field(default_factory=dict, metadata=rule(dict, max_len=32 * 1024))
 
     def __post_init__(self) -> None:
-        names = tuple(str(c) for c in self.class_names)
-        object.__setattr__(self, "class_names", names)
+        if isinstance(self.crop_geometry, CropGeometry):  # checked as the JSON it is stored as
+            object.__setattr__(self, "crop_geometry", asdict(self.crop_geometry))
+        for f in fields(self):  # type, finiteness and range of every field, by its declared rule
+            if "rule" in f.metadata:
+                object.__setattr__(self, f.name, check_value(f.name, getattr(self, f.name),
+                                                             f.metadata["rule"]))
+        names = self.class_names
         if len(names) < 2:
             raise ModelContractError(f"model contract needs at least 2 classes, got {list(names)}")
         if ORIGINAL not in names:
@@ -79,9 +173,6 @@ class ModelContract:
             )
         if self.output not in ("probabilities", "logits"):
             raise ModelContractError(f"unsupported output kind {self.output!r}")
-        if int(self.input_size) < 8:
-            raise ModelContractError(f"input size {self.input_size} is too small")
-        object.__setattr__(self, "input_size", int(self.input_size))
         self._check_geometry()
 
     def _check_geometry(self) -> None:
@@ -123,7 +214,9 @@ class ModelContract:
         missing = [k for k in ("class_names", "input_size") if k not in d]
         if missing:
             raise ModelContractError(f"model contract lacks {', '.join(missing)}")
-        if int(d.get("schema_version", SCHEMA_VERSION)) > SCHEMA_VERSION:
+        version = check_value("schema_version", d.get("schema_version", SCHEMA_VERSION),
+                              fields_rule("schema_version"))
+        if version > SCHEMA_VERSION:
             raise ModelContractError(
                 f"model contract schema {d['schema_version']} is newer than this runtime's "
                 f"{SCHEMA_VERSION}; upgrade edge-deepfake-detector"
@@ -133,7 +226,9 @@ class ModelContract:
             contract = cls(**kwargs)
         except (TypeError, ValueError) as exc:
             raise ModelContractError(f"invalid model contract: {exc}") from exc
-        if "original_index" in d and int(d["original_index"]) != contract.original_index:
+        index = d.get("original_index")
+        if index is not None and check_value("original_index", index, Rule(int, 0, 999)) \
+                != contract.original_index:
             raise ModelContractError(
                 f"model contract says original_index={d['original_index']} but "
                 f"'{ORIGINAL}' is class {contract.original_index}"
@@ -142,14 +237,29 @@ class ModelContract:
 
     @classmethod
     def from_json(cls, text: str) -> ModelContract:
+        if len(text) > MAX_CONTRACT_BYTES:
+            raise ModelContractError(
+                f"model contract is {len(text)} bytes; at most {MAX_CONTRACT_BYTES} are accepted"
+            )
         try:
-            return cls.from_dict(json.loads(text))
+            data = json.loads(text, parse_constant=_no_constant)
         except json.JSONDecodeError as exc:
             raise ModelContractError(f"model contract is not valid JSON: {exc}") from exc
+        except RecursionError as exc:
+            raise ModelContractError("model contract is nested too deeply") from exc
+        return cls.from_dict(data)
 
     def with_overrides(self, **overrides: Any) -> ModelContract:
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(self, **given) if given else self
+
+
+def fields_rule(name: str) -> Rule:
+    return next(f.metadata["rule"] for f in fields(ModelContract) if f.name == name)
+
+
+def _no_constant(name: str) -> Any:
+    raise ModelContractError(f"model contract holds {name}, which is not a finite number")
 
 
 def _dim(v: Any) -> int | None:

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from .errors import ModelError
+from .fsnames import cv2_path, display_name
 from .geometry import DEFAULT_MARGIN, CropGeometry, as_geometry
 from .types import FaceDetections
 from .weights import locate_detector_files
@@ -41,16 +42,20 @@ class FaceDetector:
         config_path: str | os.PathLike | None = None,
         min_size: int = 8,
         keep_aspect: bool = False,
+        model_sha256: str | None = None,
+        config_sha256: str | None = None,
     ) -> None:
-        if not 0.0 < conf_threshold <= 1.0:
+        if not 0.0 < conf_threshold <= 1.0:  # also False for NaN
             raise ValueError(f"conf_threshold must be in (0, 1], got {conf_threshold}")
-        if input_size < 64:
-            raise ValueError(f"detector input size must be >= 64, got {input_size}")
-        files = locate_detector_files(model_path, config_path)
+        if not 64 <= input_size <= 2048:
+            raise ValueError(f"detector input size must be in [64, 2048], got {input_size}")
+        files = locate_detector_files(model_path, config_path, model_sha256, config_sha256)
         try:
-            self._net = cv2.dnn.readNetFromCaffe(str(files.config), str(files.model))
+            self._net = cv2.dnn.readNetFromCaffe(cv2_path(files.config), cv2_path(files.model))
         except cv2.error as exc:
-            raise ModelError(f"cannot load face detector from {files.model}: {exc}") from exc
+            first = str(exc).strip().splitlines()[-1] if str(exc).strip() else "not a Caffe model"
+            raise ModelError(f"cannot load face detector from {display_name(files.model)}: "
+                             f"{first}") from exc
         self._net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
         self._net.setPreferableTarget(cv2.dnn.DNN_TARGET_CPU)
         self.conf_threshold = float(conf_threshold)

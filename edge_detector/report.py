@@ -40,7 +40,7 @@ def write_report(path: Path, record: dict[str, Any], timeline: Timeline) -> Path
     path = Path(path)
     tmp = path.with_name(path.name + ".part")
     try:
-        tmp.write_text(render_report(record, timeline), encoding="utf-8")
+        tmp.write_text(render_report(record, timeline), encoding="utf-8", errors="backslashreplace")
         os.replace(tmp, path)
     except OSError as exc:
         raise SinkError(f"cannot write {path}: {exc.strerror or exc}") from exc

@@ -7,6 +7,8 @@ the video is playable and the summary says the run was interrupted.
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,7 +21,7 @@ from .aggregate import VideoAggregator
 from .annotate import Annotator
 from .errors import EdgeDetectError, SinkError
 from .pipeline import Pipeline
-from .sinks import CsvSink, VideoSink, write_json
+from .sinks import CsvSink, VideoSink, write_image, write_json
 from .sources import FrameSource
 from .timeline import Timeline
 from .types import FrameResult, VideoSummary
@@ -75,11 +77,21 @@ def prepare_output(out_dir: Path, force: bool) -> None:
         raise SinkError(f"output folder {out_dir} is not writable: {exc.strerror or exc}") from exc
 
 
+def display_available() -> bool:
+    """False on Linux without an X11 or Wayland display: opening a window there aborts in Qt."""
+    if not sys.platform.startswith("linux"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 class _Display:
     """A live window; turns itself off (with one warning) where no GUI is available."""
 
     def __init__(self, title: str) -> None:
-        self.title, self.on = title, True
+        self.title, self.on = title, display_available()
+        if not self.on:
+            log.warning("no display found (DISPLAY and WAYLAND_DISPLAY are unset); "
+                        "continuing without a window")
 
     def show(self, image) -> bool:
         """False when the user pressed q."""
@@ -118,7 +130,8 @@ def run_source(source: FrameSource, pipeline: Pipeline, opts: RunOptions) -> Run
         csv_sink = CsvSink(opts.out_dir / "frames.csv", contract.class_names)
         outputs["csv"] = csv_sink.path
         if opts.write_video and info.kind != "image":
-            video_sink = VideoSink(opts.out_dir / "annotated.mp4", info.fps, (info.width, info.height))
+            video_sink = VideoSink(opts.out_dir / "annotated.mp4", info.fps, (info.width, info.height),
+                                   frames_hint=opts.max_frames or info.frame_count)
             outputs["video"] = video_sink.path
     stage_sum: dict[str, float] = {}
     interrupted, last_image, t_start = False, None, time.perf_counter()
@@ -168,6 +181,8 @@ def run_source(source: FrameSource, pipeline: Pipeline, opts: RunOptions) -> Run
     elapsed = time.perf_counter() - t_start
     if video_sink:
         stage_sum["encode_ms"] = video_sink.encode_ms
+        if video_sink.frames == 0:
+            del outputs["video"]
     summary = agg.summary()
     if summary.faces_classified == 0:
         warnings.append(f"no face found in {info.name}")
@@ -177,9 +192,7 @@ def run_source(source: FrameSource, pipeline: Pipeline, opts: RunOptions) -> Run
                     interrupted, warnings)
     if opts.out_dir is not None:
         if info.kind == "image" and last_image is not None:
-            path = opts.out_dir / "annotated.jpg"
-            cv2.imwrite(str(path), last_image)
-            outputs["image"] = path
+            outputs["image"] = write_image(opts.out_dir / "annotated.jpg", last_image)
         outputs["summary"] = write_json(
             opts.out_dir / "summary.json", summary_record(run, source, pipeline)
         )

@@ -11,21 +11,28 @@ import json
 import logging
 import multiprocessing
 import os
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, replace
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed, wait
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 import click
 
 from .build import PipelineSpec, build_pipeline
-from .errors import SinkError, SourceError
+from .errors import EdgeDetectError, SinkError, SourceError
+from .fsnames import display_name
+from .interrupts import children_ignore_sigint
 from .scan_rows import ScanRow, print_table, row_from_record, write_summary
 from .scan_worker import ERROR_FILE, Job, JobResult, analyse, init_worker, use_pipeline
+from .sinks import write_json
 from .sources import VIDEO_SUFFIXES
+from .weights import sha256_file
 
 log = logging.getLogger(__name__)
 SUMMARY_CSV = "summary.csv"
+SETTINGS_FILE = "settings.json"  # what produced a video's result: resume only if it matches
+STOP_GRACE_S = 5.0  # after Ctrl-C/SIGTERM, how long workers get to finalise their video
+_NOT_RESULTS = {"threads"}  # PipelineSpec fields that change speed, not results
 
 
 @dataclass(frozen=True)
@@ -61,29 +68,63 @@ def find_videos(folder: Path, recursive: bool, exclude: Path | None = None) -> l
 
 
 def plan_jobs(folder: Path, videos: list[Path], out_dir: Path) -> list[Job]:
-    """``a/b.mp4`` -> ``out_dir/a/b``; ``b.mp4`` and ``b.avi`` side by side get ``b_mp4``/``b_avi``."""
+    """``a/b.mp4`` -> ``out_dir/a/b``; ``b.mp4`` and ``b.avi`` side by side get ``b_mp4``/``b_avi``.
+
+    Output folders are unique ignoring case (``clip.mp4``/``clip.MP4`` on a case-insensitive disk
+    would share one), and names that are not UTF-8 are written with ``\\xNN`` escapes.
+    """
     rels = [v.relative_to(folder) for v in videos]
-    stems = [r.with_suffix("") for r in rels]
-    clash = {s for s in stems if stems.count(s) > 1}
-    jobs = []
-    for v, r, s in zip(videos, rels, stems, strict=True):
-        sub = s.with_name(f"{s.name}_{r.suffix.lstrip('.').lower()}") if s in clash else s
-        jobs.append(Job(v, r.as_posix(), out_dir / sub))
+    stems = [Path(display_name(r.with_suffix(""))) for r in rels]
+    folded = [s.as_posix().casefold() for s in stems]
+    clash = {f for f in folded if folded.count(f) > 1}
+    jobs, taken = [], set()
+    for v, r, s, f in zip(videos, rels, stems, folded, strict=True):
+        sub = s.with_name(f"{s.name}_{display_name(r.suffix.lstrip('.')).lower()}") if f in clash else s
+        name, n = sub, 1
+        while name.as_posix().casefold() in taken:
+            n += 1
+            name = sub.with_name(f"{sub.name}-{n}")
+        taken.add(name.as_posix().casefold())
+        jobs.append(Job(v, display_name(r.as_posix()), out_dir / name))
     return jobs
 
 
-def done_row(job: Job) -> ScanRow | None:
-    """The row of a finished earlier run, or None if this video must be (re)done."""
+def settings_key(spec: PipelineSpec, opts: ScanOptions) -> dict[str, Any]:
+    """Everything that changes a video's result: every PipelineSpec field (files by SHA-256) plus
+    the frame limit and aggregation. New spec fields are included without changes here."""
+    key: dict[str, Any] = {}
+    for f in fields(spec):
+        value = getattr(spec, f.name)
+        if f.name in _NOT_RESULTS:
+            continue
+        if isinstance(value, Path):
+            try:
+                value = "sha256:" + sha256_file(value)
+            except OSError:
+                value = display_name(value)
+        key[f.name] = value
+    key.update(max_frames=opts.max_frames, aggregation=opts.aggregation)
+    return json.loads(json.dumps(key, default=str))
+
+
+def done_row(job: Job, key: dict[str, Any] | None = None) -> tuple[ScanRow | None, str]:
+    """(the row of a finished earlier run, "") or (None, why it must be (re)done)."""
     summary = job.out_dir / "summary.json"
-    if not summary.is_file() or (job.out_dir / ERROR_FILE).exists():
-        return None
+    if not summary.is_file():
+        return None, "new"
+    if (job.out_dir / ERROR_FILE).exists():
+        return None, "failed before"
     try:
         record = json.loads(summary.read_text(encoding="utf-8"))
+        old = json.loads((job.out_dir / SETTINGS_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return None
+        return None, "no settings record"
     if record.get("interrupted"):
-        return None
-    return row_from_record(job.rel, record)
+        return None, "interrupted before"
+    if key is not None and old != key:
+        changed = sorted(k for k in {*key, *old} if key.get(k) != old.get(k))
+        return None, "settings changed (" + ", ".join(changed) + ")"
+    return row_from_record(job.rel, record), ""
 
 
 def scan_folder(folder: Path, spec: PipelineSpec, opts: ScanOptions) -> int:
@@ -97,19 +138,28 @@ def scan_folder(folder: Path, spec: PipelineSpec, opts: ScanOptions) -> int:
     except OSError as exc:
         raise SinkError(f"cannot create output folder {opts.out_dir}: {exc.strerror or exc}") from exc
     jobs = plan_jobs(folder, videos, opts.out_dir)
+    key = settings_key(spec, opts)
     rows: dict[str, ScanRow] = {}
-    todo = []
+    todo, redo = [], {}
     for job in jobs:
-        row = None if opts.force else done_row(job)
+        row, why = (None, "forced") if opts.force else done_row(job, key)
         if row is None:
             todo.append(job)
+            if why.startswith("settings"):
+                redo[job.rel] = why
         else:
             rows[job.rel] = row
+    if redo:
+        first = next(iter(redo.values()))
+        log.warning("re-analysing %d earlier results: %s", len(redo), first)
     order = {j.rel: i for i, j in enumerate(jobs)}
+    out_of = {j.rel: j.out_dir for j in jobs}
     summary = opts.out_dir / SUMMARY_CSV
 
     def record(result: JobResult) -> None:
         rows[result.row.path] = result.row
+        if result.row.ok:  # the key of a finished result, checked on resume
+            write_json(out_of[result.row.path] / SETTINGS_FILE, key)
         write_summary(summary, sorted(rows.values(), key=lambda r: order[r.path]))
         for w in result.warnings:
             log.info("%s: %s", result.row.path, w)
@@ -129,7 +179,8 @@ def scan_folder(folder: Path, spec: PipelineSpec, opts: ScanOptions) -> int:
         print_table(final, summary)
     failed = sum(not r.ok for r in final)
     if failed:
-        click.echo(f"edge-detect: {failed} of {len(final)} videos failed (see {summary})", err=True)
+        click.echo(f"edge-detect: {failed} of {len(final)} videos failed (see "
+                   f"{display_name(summary)})", err=True)
     return 1 if failed else 0
 
 
@@ -156,19 +207,48 @@ def _run_jobs(todo: list[Job], spec: PipelineSpec, run_args: dict[str, Any], opt
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(workers, mp_context=ctx, initializer=init_worker,
                                  initargs=(spec, run_args, logging.getLogger().level)) as pool:
-            futures: dict[Future, Job] = {pool.submit(analyse, j): j for j in todo}
+            with children_ignore_sigint():  # Ctrl-C reaches this process; it stops the workers
+                futures: dict[Future, Job] = {pool.submit(analyse, j): j for j in todo}
+            recorded: set[Future] = set()
             try:
                 for fut in as_completed(futures):
-                    job = futures[fut]
-                    try:
-                        result = fut.result()
-                    except Exception as exc:  # the worker itself died (e.g. out of memory)
-                        result = JobResult(ScanRow(job.rel, error=f"worker failed: {exc}"))
-                    record(result)
-                    bar.update(1, job)
+                    recorded.add(fut)
+                    record(_result(fut, futures[fut]))
+                    bar.update(1, futures[fut])
             except KeyboardInterrupt:
-                pool.shutdown(wait=False, cancel_futures=True)
+                _stop_workers(pool, futures, recorded, record)
                 raise
+
+
+def _result(fut: Future, job: Job) -> JobResult:
+    try:
+        return fut.result()
+    except Exception as exc:  # the worker itself died (e.g. out of memory)
+        return JobResult(ScanRow(job.rel, error=f"worker failed: {type(exc).__name__}: {exc}"))
+
+
+def _stop_workers(pool: ProcessPoolExecutor, futures: dict[Future, Job], recorded: set[Future],
+                  record) -> None:
+    """Ctrl-C/SIGTERM: queued videos are cancelled, each worker gets SIGTERM and finalises its
+    current video (kept as an interrupted row), and any worker still busy after the grace period
+    is killed, so none outlives the scan."""
+    procs = list((pool._processes or {}).values())  # no public API lists them
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    done, _ = wait([f for f in futures if f not in recorded], timeout=STOP_GRACE_S)
+    for fut in done:
+        if not fut.cancelled() and fut.exception() is None:
+            try:
+                record(fut.result())
+            except EdgeDetectError as exc:
+                log.warning("%s", exc)
+    for p in procs:
+        p.join(timeout=1.0)
+        if p.is_alive():
+            p.kill()
+            p.join(timeout=2.0)
 
 
 class _NoBar:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
 import sys
 import time
 from dataclasses import dataclass, field
@@ -40,10 +42,26 @@ class JobResult:
 
 _PIPELINE: Pipeline | None = None
 _RUN_ARGS: dict[str, Any] = {}
+_ACTIVE = False  # a video is being analysed in this worker
+_STOP = False  # SIGTERM received: finish the current video's outputs, start no other
+
+
+def _on_sigterm(signum, frame) -> None:
+    global _STOP
+    _STOP = True
+    if _ACTIVE:
+        raise KeyboardInterrupt  # run_source finalises the outputs of the current video
+    os._exit(0)  # idle: nothing to finalise, and no traceback from the pool's queue wait
 
 
 def init_worker(spec: PipelineSpec, run_args: dict[str, Any], log_level: int) -> None:
-    """Process-pool initializer: log like the CLI and load the models once for this process."""
+    """Process-pool initializer: log like the CLI and load the models once for this process.
+
+    SIGINT is ignored (the parent handles Ctrl-C for the whole scan); SIGTERM from the parent
+    stops this worker after finalising its current video.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _on_sigterm)
     if not logging.getLogger().handlers:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("edge-detect: %(levelname)s: %(message)s"))
@@ -63,10 +81,14 @@ def analyse(job: Job) -> JobResult:
     from .runner import RunOptions, run_source
     from .sources import open_source
 
+    global _ACTIVE
     t0 = time.perf_counter()
     error_file = job.out_dir / ERROR_FILE
     interrupted = False
+    _ACTIVE = True
     try:
+        if _STOP:
+            raise KeyboardInterrupt
         opts = RunOptions(out_dir=job.out_dir, force=True, progress=False, **_RUN_ARGS)
         base = _PIPELINE  # models are loaded once per process; track state is per video
         assert base is not None, "init_worker/use_pipeline was not called"
@@ -85,6 +107,8 @@ def analyse(job: Job) -> JobResult:
     except Exception as exc:  # a bug or an odd file must not end the whole scan
         log.debug("unexpected error on %s", job.video, exc_info=True)
         message = f"{type(exc).__name__}: {exc}"
+    finally:
+        _ACTIVE = False
     message = " ".join(message.split()) or "failed"
     if job.out_dir.is_dir():
         try:

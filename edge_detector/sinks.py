@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import csv
+import errno
+import io
 import json
 import logging
 import math
@@ -18,6 +20,7 @@ import cv2
 import numpy as np
 
 from .errors import SinkError
+from .fsnames import cv2_path, display_name
 from .types import FrameResult
 
 log = logging.getLogger(__name__)
@@ -28,6 +31,20 @@ CSV_BASE_COLUMNS = (
 )
 CSV_TAIL_COLUMNS = ("analysed", "detect_ms", "classify_ms")
 NO_FACE_LABEL = "NO_FACE"
+# Below this much free space the video is closed while it still can be: its index (moov atom) is
+# written last, and a reserve file deleted just before makes room for it.
+LOW_SPACE_BYTES = 64 * 1024
+
+
+def write_error(path: str | os.PathLike, exc: OSError) -> SinkError:
+    """One line for a failed write; a full disk says so plainly."""
+    why = "disk full" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else (exc.strerror or str(exc))
+    return SinkError(f"cannot write {display_name(path)}: {why}")
+
+
+def free_bytes(folder: str | os.PathLike) -> int:
+    st = os.statvfs(folder)
+    return st.f_bavail * st.f_frsize
 
 
 def csv_columns(class_names: tuple[str, ...]) -> list[str]:
@@ -36,19 +53,49 @@ def csv_columns(class_names: tuple[str, ...]) -> list[str]:
 
 
 class CsvSink:
-    """One row per face (one ``NO_FACE`` row for a frame without faces), flushed per frame."""
+    """One row per face (one ``NO_FACE`` row for a frame without faces), written per frame.
+
+    A frame's rows go to the file in one unbuffered write; if that fails (disk full) the file is
+    cut back to the last whole frame, so a reader never sees a torn row.
+    """
 
     def __init__(self, path: str | os.PathLike, class_names: tuple[str, ...]) -> None:
         self.path = Path(path)
         self.class_names = class_names
+        self._buf = io.StringIO()
+        self._writer = csv.writer(self._buf)
+        self._fd = -1
         try:
-            self._fh = open(self.path, "w", newline="", encoding="utf-8")
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
         except OSError as exc:
-            raise SinkError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
-        self._writer = csv.writer(self._fh)
-        self._writer.writerow(csv_columns(class_names))
-        self._fh.flush()
+            raise write_error(self.path, exc) from exc
+        self._good = 0
         self.rows = 0
+        self._writer.writerow(csv_columns(class_names))
+        try:
+            self._commit()
+        except SinkError:
+            self.close()
+            raise
+
+    def _commit(self) -> None:
+        data = self._buf.getvalue().encode("utf-8", "backslashreplace")
+        self._buf.seek(0)
+        self._buf.truncate()
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._fd, view):]
+        except BaseException as exc:  # disk full, or Ctrl-C between two partial writes
+            try:
+                os.ftruncate(self._fd, self._good)
+                os.lseek(self._fd, self._good, os.SEEK_SET)
+            except OSError:
+                pass
+            if isinstance(exc, OSError):
+                raise write_error(self.path, exc) from exc
+            raise
+        self._good += len(data)
 
     def __enter__(self) -> CsvSink:
         return self
@@ -64,19 +111,22 @@ class CsvSink:
             probs_blank = [""] * len(self.class_names)
             row = [f.index, f"{f.time_s:.3f}", *[""] * 8, NO_FACE_LABEL, "", "", *probs_blank]
             self._writer.writerow([*row, *tail])
-            self.rows += 1
+            n = 1
+        else:
+            n = len(r.verdicts)
         for i, (box, score, v) in enumerate(zip(r.faces.xyxy, r.faces.score, r.verdicts, strict=True)):
             self._writer.writerow([
                 f.index, f"{f.time_s:.3f}", i, v.track, *(f"{c:.1f}" for c in box),
                 f"{score:.4f}", f"{v.p_fake:.6f}", v.label, v.method, f"{v.method_prob:.6f}",
                 *(f"{p:.6f}" for p in v.probs), *tail,
             ])
-            self.rows += 1
-        self._fh.flush()
+        self._commit()
+        self.rows += n
 
     def close(self) -> None:
-        if not self._fh.closed:
-            self._fh.close()
+        if self._fd >= 0:
+            fd, self._fd = self._fd, -1
+            os.close(fd)
 
 
 def _ms(v: float | None) -> str:
@@ -88,23 +138,34 @@ class VideoSink:
 
     ``mp4v`` in ``.mp4`` first; if that encoder cannot open, ``MJPG`` in ``.avi``. H.264 is not
     available in the OpenCV wheels, and a writer that fails to open fails silently, so
-    ``isOpened()`` is always checked.
+    ``isOpened()`` is always checked. OpenCV does not report failed writes either: free space is
+    watched instead, and a reserve file keeps room to finalise the file when the disk fills up.
     """
 
-    def __init__(self, path: str | os.PathLike, fps: float, size_wh: tuple[int, int]) -> None:
+    def __init__(self, path: str | os.PathLike, fps: float, size_wh: tuple[int, int],
+                 frames_hint: int | None = None) -> None:
         path = Path(path)
         fps = fps if fps and math.isfinite(fps) and fps > 0 else 30.0
         self._writer = None
+        # the index grows by ~16 bytes a frame; 1 MiB covers ~18 h of 1 fps or 12 min at 25 fps
+        reserve = min(max(16 * (frames_hint or 65536), 64 * 1024), 8 << 20)
+        self._reserve = path.with_name(f".{path.name}.reserve")
+        try:
+            self._reserve.write_bytes(b"\0" * reserve)
+        except OSError as exc:
+            self._reserve.unlink(missing_ok=True)
+            raise write_error(path, exc) from exc
         for suffix, fourcc in ((".mp4", "mp4v"), (".avi", "MJPG")):
             candidate = path.with_suffix(suffix)
-            w = cv2.VideoWriter(str(candidate), cv2.VideoWriter_fourcc(*fourcc), fps, size_wh)
+            w = cv2.VideoWriter(cv2_path(candidate), cv2.VideoWriter_fourcc(*fourcc), fps, size_wh)
             if w.isOpened():
                 self._writer, self.path, self.fourcc = w, candidate, fourcc
                 break
             w.release()
-            log.warning("video encoder %s cannot write %s", fourcc, candidate)
+            log.warning("video encoder %s cannot write %s", fourcc, display_name(candidate))
         if self._writer is None:
-            raise SinkError(f"cannot open a video writer for {path} (tried mp4v and MJPG)")
+            self._reserve.unlink(missing_ok=True)
+            raise SinkError(f"cannot open a video writer for {display_name(path)} (tried mp4v and MJPG)")
         self.size_wh = size_wh
         self.frames = 0
         self.encode_ms = 0.0
@@ -121,26 +182,62 @@ class VideoSink:
 
     def _run(self) -> None:
         while (image := self._queue.get()) is not None:
+            if self._error:
+                continue  # stop writing; close() finalises what is there
             t0 = time.perf_counter()
             try:
+                if self.frames % 8 == 0 and free_bytes(self.path.parent) < LOW_SPACE_BYTES:
+                    self._error = "disk full"
+                    continue
                 self._writer.write(image)
-            except cv2.error as exc:
+            except (cv2.error, OSError) as exc:
                 self._error = str(exc)
             self.encode_ms += (time.perf_counter() - t0) * 1e3
             self.frames += 1
 
     def write(self, image_bgr: np.ndarray) -> None:
         if self._error:
-            raise SinkError(f"writing {self.path} failed: {self._error}")
+            raise SinkError(f"cannot write {display_name(self.path)}: {self._error}")
         if (image_bgr.shape[1], image_bgr.shape[0]) != self.size_wh:
             image_bgr = cv2.resize(image_bgr, self.size_wh, interpolation=cv2.INTER_AREA)
         self._queue.put(image_bgr)
 
     def close(self) -> None:
+        """Finish encoding and write the index; the reserve goes first to make room for it."""
         if self._thread.is_alive():
             self._queue.put(None)
             self._thread.join()
-        self._writer.release()
+        self._reserve.unlink(missing_ok=True)
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+            if self.frames == 0:  # an mp4 without frames does not play: leave none behind
+                try:
+                    self.path.unlink(missing_ok=True)
+                except OSError:
+                    pass
+
+
+def write_image(path: str | os.PathLike, image_bgr: np.ndarray, ext: str = ".jpg",
+                params: list[int] | None = None) -> Path:
+    """Encode in memory and write atomically; every failure is a SinkError (cv2.imwrite only
+    returns False, and cannot take a name that is not UTF-8)."""
+    path = Path(path)
+    ok, data = cv2.imencode(ext, image_bgr, params or [])
+    if not ok:
+        raise SinkError(f"cannot encode {display_name(path)}")
+    tmp = path.with_name(path.name + ".part")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data.tobytes())
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+        raise write_error(path, exc) from exc
+    return path
 
 
 def _jsonable(obj: Any) -> Any:
@@ -165,5 +262,9 @@ def write_json(path: str | os.PathLike, data: dict[str, Any]) -> Path:
         tmp.write_text(json.dumps(_jsonable(data), indent=2, allow_nan=False), encoding="utf-8")
         os.replace(tmp, path)
     except OSError as exc:
-        raise SinkError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+        raise write_error(path, exc) from exc
     return path

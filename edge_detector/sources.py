@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from .errors import SourceError
+from .fsnames import cv2_path, display_name
 from .types import Frame
 
 log = logging.getLogger(__name__)
@@ -67,16 +68,21 @@ def _valid_fps(fps: float) -> float | None:
 
 
 def _check_file(path: Path) -> None:
+    name = display_name(path)
     if not path.exists():
-        raise SourceError(f"no such file: {path}")
+        raise SourceError(f"no such file: {name}")
     if path.is_dir():
-        raise SourceError(f"{path} is a folder, not a video or image")
+        raise SourceError(f"{name} is a folder, not a video or image")
     if path.stat().st_size == 0:
-        raise SourceError(f"{path} is empty (0 bytes)")
+        raise SourceError(f"{name} is empty (0 bytes)")
 
 
 def _open_capture(spec: str | int, what: str) -> cv2.VideoCapture:
-    cap = cv2.VideoCapture(spec, cv2.CAP_FFMPEG) if isinstance(spec, str) else cv2.VideoCapture(spec)
+    """Open with FFmpeg; a name that is not UTF-8 is opened through a safe alias (see fsnames)."""
+    if isinstance(spec, str):
+        cap = cv2.VideoCapture(cv2_path(spec), cv2.CAP_FFMPEG)
+    else:
+        cap = cv2.VideoCapture(spec)
     if not cap.isOpened():
         cap.release()
         raise SourceError(f"cannot open {what}")
@@ -89,12 +95,15 @@ class ImageSource(FrameSource):
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         _check_file(self.path)
-        image = cv2.imread(str(self.path), cv2.IMREAD_COLOR)
+        try:  # decoded from bytes: no file name reaches OpenCV
+            image = cv2.imdecode(np.fromfile(self.path, np.uint8), cv2.IMREAD_COLOR)
+        except (OSError, cv2.error):
+            image = None
         if image is None:
-            raise SourceError(f"cannot decode image {self.path}: not an image or corrupt")
+            raise SourceError(f"cannot decode image {display_name(self.path)}: not an image or corrupt")
         self._image = image
         h, w = image.shape[:2]
-        self.info = VideoInfo(self.path.name, w, h, 0.0, 1, False, "image")
+        self.info = VideoInfo(display_name(self.path.name), w, h, 0.0, 1, False, "image")
 
     def __iter__(self) -> Iterator[Frame]:
         yield Frame(0, 0.0, self._image)
@@ -106,18 +115,19 @@ class VideoFileSource(FrameSource):
     def __init__(self, path: str | Path, prefetch: int = 8) -> None:
         self.path = Path(path)
         _check_file(self.path)
-        cap = _open_capture(str(self.path), f"video {self.path}: not a video or unsupported codec")
+        name = display_name(self.path)
+        cap = _open_capture(str(self.path), f"video {name}: not a video or unsupported codec")
         ok, first = cap.read()
         if not ok or first is None:
             cap.release()
-            raise SourceError(f"cannot decode any frame of {self.path}: corrupt or truncated video")
+            raise SourceError(f"cannot decode any frame of {name}: corrupt or truncated video")
         fps = _valid_fps(cap.get(cv2.CAP_PROP_FPS))
         if fps is None:
-            log.warning("%s reports no valid FPS; assuming %.0f", self.path.name, DEFAULT_LIVE_FPS)
+            log.warning("%s reports no valid FPS; assuming %.0f", name, DEFAULT_LIVE_FPS)
         count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
         h, w = first.shape[:2]
         self.info = VideoInfo(
-            self.path.name, w, h, fps or DEFAULT_LIVE_FPS, count if count > 0 else None,
+            display_name(self.path.name), w, h, fps or DEFAULT_LIVE_FPS, count if count > 0 else None,
             False, "video",
         )
         self._cap, self._first = cap, first
@@ -135,7 +145,7 @@ class VideoFileSource(FrameSource):
                 if not ok:
                     image = None
         except Exception as exc:  # reported to the consumer, never lost in the thread
-            self.error = f"decoding {self.path.name} failed: {exc}"
+            self.error = f"decoding {self.info.name} failed: {exc}"
         finally:
             self._put(_END)
 
@@ -162,7 +172,7 @@ class VideoFileSource(FrameSource):
         expected = self.info.frame_count
         if expected and index < expected - max(2, expected // 100):
             raise SourceError(
-                f"{self.path.name} is truncated or corrupt: decoded {index} of {expected} frames "
+                f"{self.info.name} is truncated or corrupt: decoded {index} of {expected} frames "
                 "(outputs cover the decoded part)"
             )
 
@@ -177,10 +187,10 @@ class LiveSource(FrameSource):
     """Camera, stream, or a file played in real time: a grabber thread keeps only the newest frame."""
 
     def __init__(self, spec: str | int, name: str, realtime_file: bool = False) -> None:
-        what = f"camera {spec}" if isinstance(spec, int) else f"stream {spec}"
+        what = f"camera {spec}" if isinstance(spec, int) else f"stream {display_name(spec)}"
         if realtime_file:
             _check_file(Path(str(spec)))
-            what = f"video {spec}: not a video or unsupported codec"
+            what = f"video {display_name(spec)}: not a video or unsupported codec"
         self._cap = _open_capture(spec, what)
         ok, first = self._cap.read()
         if not ok or first is None:
@@ -249,10 +259,10 @@ def open_source(spec: str | int | Path, realtime: bool = False) -> FrameSource:
         return LiveSource(spec, f"camera{spec}")
     text = str(spec)
     if is_stream_url(text):
-        return LiveSource(text, text.rsplit("/", 1)[-1] or "stream")
+        return LiveSource(text, display_name(text.rsplit("/", 1)[-1]) or "stream")
     path = Path(text)
     if path.suffix.lower() in IMAGE_SUFFIXES:
         return ImageSource(path)
     if realtime:
-        return LiveSource(str(path), path.name, realtime_file=True)
+        return LiveSource(str(path), display_name(path.name), realtime_file=True)
     return VideoFileSource(path)

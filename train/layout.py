@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edge_detector.contract import FFPP_CLASSES, ORIGINAL
+from edge_detector.fsnames import display_name, is_utf8
 
 log = logging.getLogger(__name__)
 
@@ -46,15 +47,22 @@ class DatasetScan:
     missing_classes: tuple[str, ...]
 
 
+ACTOR = "actor:"
+
+
 def video_ids(cls: str, stem: str) -> tuple[str, ...]:
     """Identities a video shows: ``519`` -> (519,); ``519_515`` -> (519, 515).
 
-    DeepFakeDetection names (``01_02__scene__hash``) use actor ids from another numbering, so they
-    are namespaced (``dfd:01``) and never collide with the YouTube ids.
+    Names with ``__`` are the FF++ actor recordings: originals ``01__exit_phone_room`` (actor 01)
+    and DeepFakeDetection fakes ``01_02__meeting_serious__YVGY8LOK`` (actors 01 and 02). Their ids
+    (the part before ``__``) come from another numbering than the YouTube ids, so they are
+    namespaced (``actor:01``): an actor's originals and fakes share a group, and never a YouTube
+    id; scene words are never identities.
     """
-    if cls == DFD:
+    if "__" in stem or cls == DFD:
         head = stem.split("__", 1)[0]
-        return tuple(f"dfd:{p}" for p in head.split("_") if p)
+        ids = tuple(f"{ACTOR}{p}" for p in head.split("_") if p)
+        return ids or (f"{ACTOR}{stem}",)
     parts = [p for p in stem.split("_") if p]
     return tuple(parts) if parts else (stem,)
 
@@ -65,14 +73,15 @@ def _videos_in(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
 
 
-def _class_dirs(root: Path) -> tuple[str, dict[str, Path]]:
+def _class_dirs(root: Path) -> tuple[str, dict[str, list[Path]]]:
     official = root / "original_sequences"
     if official.is_dir() or (root / "manipulated_sequences").is_dir():
-        dirs = {ORIGINAL: official / "youtube" / "c23" / "videos"}
+        dirs = {ORIGINAL: [official / "youtube" / "c23" / "videos",
+                           official / "actors" / "c23" / "videos"]}
         for cls in FFPP_CLASSES[1:]:
-            dirs[cls] = root / "manipulated_sequences" / cls / "c23" / "videos"
+            dirs[cls] = [root / "manipulated_sequences" / cls / "c23" / "videos"]
         return "official", dirs
-    return "kaggle", {cls: root / cls for cls in FFPP_CLASSES}
+    return "kaggle", {cls: [root / cls] for cls in FFPP_CLASSES}
 
 
 def _check_metadata(root: Path, videos: list[VideoItem]) -> None:
@@ -107,17 +116,22 @@ def scan_dataset(root: str | Path) -> DatasetScan:
     videos: list[VideoItem] = []
     present, missing = [], []
     for cls in FFPP_CLASSES:
-        found = _videos_in(dirs[cls])
+        found = [p for d in dirs[cls] for p in _videos_in(d)]
         if not found:
             missing.append(cls)
             continue
         present.append(cls)
-        videos.extend(VideoItem(p, cls, p.stem, video_ids(cls, p.stem)) for p in found)
+        for p in found:
+            # a name that is not UTF-8 is kept, written with \xNN escapes wherever it is shown
+            stem = display_name(p.stem)
+            if not is_utf8(p.name):
+                log.warning("%s: file name is not valid UTF-8; recorded as %s", display_name(p), stem)
+            videos.append(VideoItem(p, cls, stem, video_ids(cls, stem)))
     if missing:
         log.warning("classes absent from %s (left out): %s", root, ", ".join(missing))
     if ORIGINAL not in present:
         raise FileNotFoundError(f"no '{ORIGINAL}' videos under {root} ({layout} layout: "
-                                f"looked in {dirs[ORIGINAL]})")
+                                f"looked in {', '.join(map(str, dirs[ORIGINAL]))})")
     if len(present) < 2:
         raise FileNotFoundError(f"no manipulated videos under {root} ({layout} layout)")
     if layout == "kaggle":

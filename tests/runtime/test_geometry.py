@@ -80,17 +80,17 @@ def test_geometry_round_trips_through_the_contract():
 
 
 @pytest.mark.parametrize("geometry, message", [
-    ('{"scale": NaN, "shift_x": 0, "shift_y": 0}', "finite"),
-    ('{"scale": 1.0, "shift_x": 3, "shift_y": 0}', "shift_x"),
-    ('{"scale": 1.0, "zoom": 2}', "unknown keys"),
-    ('[1.0, 0, 0]', "JSON object"),
+    ('{"scale": NaN, "shift_x": 0, "shift_y": 0}', "NaN, which is not a finite number"),
+    ('{"scale": 1.0, "shift_x": 3, "shift_y": 0}', "invalid crop geometry.*shift_x"),
+    ('{"scale": 1.0, "zoom": 2}', "invalid crop geometry.*unknown keys"),
+    ('[1.0, 0, 0]', "'crop_geometry' must be a JSON object"),
 ])
 def test_invalid_geometry_in_a_contract_is_refused(geometry, message):
     text = ('{"class_names": ["original", "Deepfakes"], "input_size": 64, '
             f'"crop_geometry": {geometry}}}')
-    with pytest.raises(ModelContractError, match=f"invalid crop geometry.*{message}"):
+    with pytest.raises(ModelContractError, match=message):
         ModelContract.from_json(text)
-    with pytest.raises(ModelContractError, match="invalid crop geometry"):
+    with pytest.raises(ModelContractError, match="crop_margin. must be finite"):
         ModelContract(("original", "Deepfakes"), 64, crop_margin=math.inf)
 
 

@@ -39,8 +39,10 @@ def _assert_no_identity_crosses(videos, assign):
 def test_video_ids_parse_ffpp_and_dfd_names():
     assert video_ids("original", "519") == ("519",)
     assert video_ids("Deepfakes", "519_515") == ("519", "515")
-    assert video_ids("DeepFakeDetection", "01_02__meeting_serious__YVGY8LOK") == ("dfd:01",
-                                                                                   "dfd:02")
+    assert video_ids("DeepFakeDetection", "01_02__meeting_serious__YVGY8LOK") == ("actor:01",
+                                                                                   "actor:02")
+    # actor originals: the actor id, never the scene words
+    assert video_ids("original", "01__exit_phone_room") == ("actor:01",)
 
 
 def test_union_find_links_targets_sources_and_chains():

@@ -1,0 +1,47 @@
+"""Hostile inputs for the hardening tests: models with broken outputs or contracts, bytes names."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper
+
+from edge_detector.contract import FFPP_CLASSES, METADATA_KEY, ModelContract
+
+# A file name that is not valid UTF-8 (Latin-1 "é" then 0xff), as Linux allows.
+BAD_NAME = b"clip-\xe9\xff"
+
+
+def const_model(path: Path, scores, size: int = 32, batch: int | str = "N",
+                contract: dict | str | None = None) -> Path:
+    """A classifier whose output is ``scores`` for every face (0 * input mean + constant)."""
+    scores = np.asarray(scores, np.float32)
+    c = scores.shape[0]
+    x = helper.make_tensor_value_info("input", TensorProto.FLOAT, [batch, size, size, 3])
+    y = helper.make_tensor_value_info("probs", TensorProto.FLOAT, [batch, c])
+    inits = [helper.make_tensor("axes", TensorProto.INT64, [2], [1, 2]),
+             helper.make_tensor("W", TensorProto.FLOAT, [3, c], np.zeros(3 * c, np.float32)),
+             helper.make_tensor("B", TensorProto.FLOAT, [c], scores)]
+    nodes = [helper.make_node("ReduceMean", ["input", "axes"], ["mean"], keepdims=0),
+             helper.make_node("MatMul", ["mean", "W"], ["zero"]),
+             helper.make_node("Add", ["zero", "B"], ["probs"])]
+    graph = helper.make_graph(nodes, "const", [x], [y], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 9
+    if contract is None:
+        contract = ModelContract(FFPP_CLASSES[:c], size).to_dict()
+    text = contract if isinstance(contract, str) else json.dumps(contract)
+    helper.set_model_props(model, {METADATA_KEY: text})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(path))
+    return path
+
+
+def contract_model(path: Path, **changes) -> Path:
+    """A valid-looking 7-class model whose contract JSON has ``changes`` applied."""
+    d = ModelContract(FFPP_CLASSES, 32).to_dict()
+    d.update(changes)
+    return const_model(path, np.full(7, 1 / 7), contract=d)
