@@ -7,6 +7,7 @@ video's manifest rows in one append, so an interrupted run resumes cleanly (see 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import multiprocessing as mp
@@ -67,6 +68,7 @@ class EtlConfig:
     conf_threshold: float = 0.5
     fractions: tuple[float, float, float] = DEFAULT_FRACTIONS
     progress: bool = True
+    cluster: str | None = None  # a Dask scheduler address or local[:N] (see train.etl_cluster)
 
     def __post_init__(self) -> None:
         if self.frames_per_video < 1:
@@ -222,6 +224,11 @@ def summarize(data_dir: Path, classes: tuple[str, ...]) -> tuple[pd.DataFrame, d
 
 
 def _run_jobs(cfg: EtlConfig, jobs: list[VideoJob]):
+    if cfg.cluster and jobs:
+        from .etl_cluster import run_jobs_on_cluster
+
+        yield from run_jobs_on_cluster(cfg.cluster, cfg.conf_threshold, jobs, cfg.out, cfg.progress)
+        return
     if cfg.workers == 1 or len(jobs) <= 1:
         det = FaceDetector(conf_threshold=cfg.conf_threshold)
         for job in jobs:
@@ -254,8 +261,9 @@ def run_etl(cfg: EtlConfig,
     if skipped:
         log.info("resuming: %d of %d videos already done", skipped, len(scan.videos))
     with ManifestWriter(cfg.out) as writer, logging_redirect_tqdm(), \
-            tqdm(total=len(jobs), unit="video", desc="etl", disable=not cfg.progress) as bar:
-        for rows in _run_jobs(cfg, jobs):
+            tqdm(total=len(jobs), unit="video", desc="etl", disable=not cfg.progress) as bar, \
+            contextlib.closing(_run_jobs(cfg, jobs)) as videos:  # Ctrl-C stops the workers too
+        for rows in videos:
             writer.write_video(rows)
             last = rows[-1]
             if last.status == FAILED:
