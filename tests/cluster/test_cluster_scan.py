@@ -100,8 +100,8 @@ def test_killing_a_worker_mid_scan_still_gives_every_row_once(tiny_onnx, tmp_pat
     killer = threading.Thread(target=kill_a_busy_worker, daemon=True)
     killer.start()
     out = tmp_path / "remote"
-    res = run(folder, "-m", tiny_onnx, "-o", out, "--no-video", "--no-report", "-q", "--cluster",
-              dask_client.scheduler.address)
+    res = run(folder, "-m", tiny_onnx, "-o", out, "--no-video", "--no-report", "-q", "--every", "3",
+              "--cluster", dask_client.scheduler.address)
     killer.join(5)
     assert killed, "no worker was killed"
     assert res.exit_code == 0, res.output
