@@ -61,6 +61,7 @@ def main() -> None:
     p.add_argument("--model", type=Path)
     a = p.parse_args()
     logging.basicConfig(level=logging.ERROR)
+    logging.getLogger("distributed").setLevel(logging.WARNING)
     import distributed
 
     from benchmarks.media import make_clip

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import logging
 import os
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -113,6 +113,17 @@ def results(client, plugin_name: str, fn: Callable[[Any, Any], Any],
             client.cancel(list(futures))
 
 
+@contextlib.contextmanager
+def worker_state(client, state) -> Iterator[str]:
+    """Register a WorkerState plugin for one run and drop it after (the scheduler keeps plugins)."""
+    client.register_plugin(state, name=state.name)
+    try:
+        yield state.name
+    finally:
+        with contextlib.suppress(Exception):  # the client may already be closing after Ctrl-C
+            client.unregister_worker_plugin(state.name)
+
+
 def safe_write(path: Path, data: bytes) -> None:
     """Atomic replace, so a killed client never leaves half a file under a final name."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -138,11 +149,9 @@ def scan_on_cluster(address: str, todo: list, spec, run_args: dict[str, Any],
     if spec.threads is None:
         spec = replace(spec, threads=local_threads(address))
     jobs = [replace(j, video=Path(j.video).resolve()) for j in todo]
-    digest = hashlib.sha256(repr((spec, sorted(run_args.items()))).encode() + files["model"])
-    name = f"edge-detect-scan-{digest.hexdigest()[:16]}"
-    state = WorkerState(name, functools.partial(scan_state, spec, run_args), files, probe=jobs[0].video)
-    with connect(address, progress) as client:
-        client.register_plugin(state, name=name)
+    state = WorkerState(f"edge-detect-scan-{uuid.uuid4().hex[:12]}",
+                        functools.partial(scan_state, spec, run_args), files, probe=jobs[0].video)
+    with connect(address, progress) as client, worker_state(client, state) as name:
         for job, res, error in results(client, name, scan_one, jobs):
             if error is not None:
                 res = (JobResult(ScanRow(job.rel, error=f"worker failed: {one_line(error)}")), {})
@@ -154,6 +163,8 @@ def scan_on_cluster(address: str, todo: list, spec, run_args: dict[str, Any],
                 (final / ERROR_FILE).unlink(missing_ok=True)
             record(result)
             bar.update(1, job)
+            if result.interrupted:  # a worker got Ctrl-C too (LocalCluster shares the terminal)
+                raise KeyboardInterrupt
 
 
 def one_line(exc: BaseException) -> str:

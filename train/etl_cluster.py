@@ -9,13 +9,22 @@ from __future__ import annotations
 
 import functools
 import tempfile
+import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import cv2
 
-from edge_detector.cluster import connect, local_threads, one_line, require_dask, results, safe_write
+from edge_detector.cluster import (
+    connect,
+    local_threads,
+    one_line,
+    require_dask,
+    results,
+    safe_write,
+    worker_state,
+)
 from edge_detector.faces import FaceDetector
 
 from .manifest import FAILED, ManifestRow
@@ -46,9 +55,8 @@ def run_jobs_on_cluster(address: str, conf_threshold: float, jobs: list, out: Pa
 
     jobs = [replace(j, path=Path(j.path).resolve()) for j in jobs]
     make = functools.partial(_detector, conf_threshold, local_threads(address))
-    name = f"train-etl-{conf_threshold}"
-    with connect(address, progress, "etl") as client:
-        client.register_plugin(WorkerState(name, make, {}, probe=jobs[0].path), name=name)
+    state = WorkerState(f"train-etl-{uuid.uuid4().hex[:12]}", make, {}, probe=jobs[0].path)
+    with connect(address, progress, "etl") as client, worker_state(client, state) as name:
         for job, res, error in results(client, name, _etl_one, jobs):
             if error is not None:
                 yield [ManifestRow(job.key, job.cls, job.group, job.split, frame=-1, status=FAILED,
