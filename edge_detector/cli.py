@@ -115,13 +115,16 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
 @click.option("--recursive", "-r", is_flag=True, help="Folder source: include sub-folders.")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Folder source: videos analysed in parallel.")
+@click.option("--cluster", metavar="ADDRESS",
+              help="Folder source: run on Dask: tcp://HOST:8786, or local[:N] for a LocalCluster "
+                   "(needs the 'cluster' extra).")
 @click.option("--quiet", "-q", is_flag=True, help="Only errors.")
 @click.option("--verbose", "-v", count=True)
 @click.version_option(package_name="edge-deepfake-detector")
 def main(source, model, webcam, camera, output, force, every, max_frames, threshold, aggregation,
          face_conf, det_size, det_keep_aspect, face_model, face_config, face_model_sha256,
          face_config_sha256, threads, write_video, report, display,
-         record, realtime, recursive, workers, quiet, verbose):
+         record, realtime, recursive, workers, cluster, quiet, verbose):
     """Detect face forgeries in SOURCE (video, image, folder or stream URL) or a live camera."""
     _setup_logging(verbose, quiet)
     args = dict(locals())
@@ -152,7 +155,7 @@ def _fail(message: str, code: int) -> None:
 def _run(source, model, webcam, camera, output, force, every, max_frames, threshold, aggregation,
          face_conf, det_size, det_keep_aspect, face_model, face_config, face_model_sha256,
          face_config_sha256, threads, write_video, report, display,
-         record, realtime, recursive, workers, quiet, verbose) -> int:
+         record, realtime, recursive, workers, cluster, quiet, verbose) -> int:
     from .build import PipelineSpec, build_pipeline
     from .runner import SYNTHETIC_WARNING, RunOptions, run_source
     from .sources import open_source
@@ -169,6 +172,14 @@ def _run(source, model, webcam, camera, output, force, every, max_frames, thresh
         face_config=face_config, threads=threads, face_model_sha256=face_model_sha256,
         face_config_sha256=face_config_sha256,
     )
+    if cluster and not (source and Path(source).is_dir()):
+        raise click.UsageError("--cluster works on a folder SOURCE only")
+    if cluster and workers > 1:
+        raise click.UsageError("give either --workers (local processes) or --cluster, not both")
+    if cluster:
+        from .cluster import require_dask
+
+        require_dask()  # a one-line error before any work when the extra is missing
     if source and Path(source).is_dir():
         from .scan import ScanOptions, scan_folder
 
@@ -176,7 +187,7 @@ def _run(source, model, webcam, camera, output, force, every, max_frames, thresh
             out_dir=output or Path("edge-detect-output") / display_name(Path(source).resolve().name),
             recursive=recursive, workers=workers, write_video=write_video, report=report,
             force=force, max_frames=max_frames, aggregation=aggregation, progress=not quiet,
-            quiet=quiet,
+            quiet=quiet, cluster=cluster,
         ))
     src = open_source(camera if camera is not None else 0) if live else open_source(source, realtime)
     with src:

@@ -33,3 +33,9 @@ class SinkError(EdgeDetectError):
     """An output (folder, CSV, video, report) cannot be written."""
 
     exit_code = 5
+
+
+class ClusterError(EdgeDetectError):
+    """Dask is missing, the scheduler cannot be reached, or workers cannot see the inputs."""
+
+    exit_code = 6

@@ -49,6 +49,7 @@ class ScanOptions:
     aggregation: str = "mean"
     progress: bool = True
     quiet: bool = False
+    cluster: str | None = None  # a Dask scheduler address or local[:N] (see .cluster)
 
 
 def find_videos(folder: Path, recursive: bool, exclude: Path | None = None) -> list[Path]:
@@ -195,6 +196,10 @@ def _run_jobs(todo: list[Job], spec: PipelineSpec, run_args: dict[str, Any], opt
 
         log.warning("%s", SYNTHETIC_WARNING)
     with _progress(len(todo), opts.progress) as bar:
+        if opts.cluster:
+            from .cluster import scan_on_cluster
+
+            return scan_on_cluster(opts.cluster, todo, spec, run_args, record, bar, opts.progress)
         if workers == 1:
             use_pipeline(pipeline, run_args)
             for job in todo:

@@ -76,8 +76,13 @@ def use_pipeline(pipeline: Pipeline, run_args: dict[str, Any]) -> None:
     _PIPELINE, _RUN_ARGS = pipeline, run_args
 
 
-def analyse(job: Job) -> JobResult:
-    """Runs in a worker (or in-process); never raises for a bad video, returns its error instead."""
+def analyse(job: Job, pipeline: Pipeline | None = None, run_args: dict[str, Any] | None = None
+            ) -> JobResult:
+    """Runs in a worker (or in-process); never raises for a bad video, returns its error instead.
+
+    ``pipeline``/``run_args`` default to this process's (see :func:`use_pipeline`); Dask workers
+    pass their own, as they may run several threads.
+    """
     from .runner import RunOptions, run_source
     from .sources import open_source
 
@@ -89,12 +94,13 @@ def analyse(job: Job) -> JobResult:
     try:
         if _STOP:
             raise KeyboardInterrupt
-        opts = RunOptions(out_dir=job.out_dir, force=True, progress=False, **_RUN_ARGS)
-        base = _PIPELINE  # models are loaded once per process; track state is per video
+        args = _RUN_ARGS if run_args is None else run_args
+        opts = RunOptions(out_dir=job.out_dir, force=True, progress=False, **args)
+        base = pipeline or _PIPELINE  # models are loaded once per process; track state is per video
         assert base is not None, "init_worker/use_pipeline was not called"
-        pipeline = Pipeline(base.detector, base.classifier, base.threshold, base.every, base.max_faces)
+        fresh = Pipeline(base.detector, base.classifier, base.threshold, base.every, base.max_faces)
         with open_source(job.video) as src:
-            result = run_source(src, pipeline, opts)
+            result = run_source(src, fresh, opts)
         if result.interrupted:
             raise KeyboardInterrupt
         record = json.loads((job.out_dir / "summary.json").read_text(encoding="utf-8"))

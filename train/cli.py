@@ -49,14 +49,21 @@ def cli(quiet: bool) -> None:
 @click.option("--conf", "conf_threshold", type=Finite(0, 1, min_open=True), default=0.5,
               show_default=True,
               help="Face detector confidence threshold.")
+@click.option("--cluster", metavar="ADDRESS",
+              help="Run on Dask: tcp://HOST:8786, or local[:N] for a LocalCluster (needs the "
+                   "'cluster' extra); --workers is then ignored.")
 def etl(dataset_root: Path, out: Path, frames_per_video: int, size: int, margin: float,
         split: str, splits_dir: Path | None, seed: int, workers: int, decoder: str,
-        conf_threshold: float) -> None:
+        conf_threshold: float, cluster: str | None) -> None:
     """Videos under DATASET_ROOT -> face crops + manifest in --out (resumable)."""
     from .etl import EtlConfig, format_result, run_etl
 
+    if cluster:
+        from edge_detector.cluster import require_dask
+
+        require_dask()  # one line before any work when the extra is missing
     cfg = EtlConfig(dataset_root, out, frames_per_video, size, margin, split, splits_dir, seed,
-                    workers, decoder, conf_threshold)
+                    workers, decoder, conf_threshold, cluster=cluster)
     click.echo(format_result(run_etl(cfg)))
 
 

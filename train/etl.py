@@ -72,6 +72,7 @@ class EtlConfig:
     conf_threshold: float = 0.5
     fractions: tuple[float, float, float] = DEFAULT_FRACTIONS
     progress: bool = True
+    cluster: str | None = None  # a Dask scheduler address or local[:N] (see train.etl_cluster)
 
     def __post_init__(self) -> None:
         # written as "not (lo <= x <= hi)" so that NaN, which fails every comparison, is refused
@@ -266,6 +267,11 @@ def _run_jobs(cfg: EtlConfig, jobs: list[VideoJob]):
         return
     # Load the detector here first: a bad detector file or setting fails once, in this process.
     det = FaceDetector(conf_threshold=cfg.conf_threshold)
+    if cfg.cluster:
+        from .etl_cluster import run_jobs_on_cluster
+
+        yield from run_jobs_on_cluster(cfg.cluster, cfg.conf_threshold, jobs, cfg.out, cfg.progress)
+        return
     if cfg.workers == 1 or len(jobs) <= 1:
         for job in jobs:
             yield process_video(job, det)
@@ -302,8 +308,9 @@ def _run_etl(cfg: EtlConfig, on_video, t0: float) -> EtlResult:
     if skipped:
         log.info("resuming: %d of %d videos already done", skipped, len(scan.videos))
     with ManifestWriter(cfg.out) as writer, logging_redirect_tqdm(), \
-            tqdm(total=len(jobs), unit="video", desc="etl", disable=not cfg.progress) as bar:
-        for rows in _run_jobs(cfg, jobs):
+            tqdm(total=len(jobs), unit="video", desc="etl", disable=not cfg.progress) as bar, \
+            contextlib.closing(_run_jobs(cfg, jobs)) as videos:  # Ctrl-C stops the workers too
+        for rows in videos:
             writer.write_video(rows)
             last = rows[-1]
             if last.status == FAILED:

@@ -1,0 +1,172 @@
+"""Folder scans (and the training ETL) on a Dask cluster: one task per video, the client writes.
+
+Dask is optional (the ``cluster`` extra) and imported only here, inside functions. The design:
+
+* ``--cluster local[:N]`` starts a ``LocalCluster`` of N worker processes (one thread each);
+  anything else is a scheduler address (``tcp://host:8786``).
+* The model travels as bytes inside a ``WorkerPlugin``: each worker writes them to its own local
+  folder and builds its detector + classifier once (per worker thread), from the CLI's spec. So
+  workers need no shared model folder, and a worker that the nanny restarts gets the plugin again.
+* Input videos are read by path: every worker must see them at the same absolute path (a shared
+  file system); this is checked on every worker before any task is sent.
+* Per-video outputs come back to the client as bytes and the client alone writes them, then
+  summary.csv, as results arrive; summary.json goes last, so resume sees only complete videos and
+  the output folder needs to exist on the client only.
+* Faults: a worker that dies has its tasks rescheduled by Dask (up to
+  ``distributed.scheduler.allowed-failures``); a video that kills workers that often becomes a
+  failed row. Bad videos never raise, so they run once and are recorded once as failed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import os
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .errors import ClusterError
+
+log = logging.getLogger(__name__)
+INSTALL_HINT = "pip install 'edge-deepfake-detector[cluster]'"
+
+
+def require_dask():
+    """The distributed module, or a one-line error saying how to install it."""
+    try:
+        import distributed
+    except ImportError as exc:
+        raise ClusterError(f"--cluster needs Dask ({exc.name} is not installed): {INSTALL_HINT}") from exc
+    return distributed
+
+
+def parse_local(address: str) -> int | None:
+    """Worker count of ``local`` / ``local:N`` (``local`` = one per core), None for an address."""
+    if address != "local" and not address.startswith("local:"):
+        return None
+    n = address.partition(":")[2]
+    if not n:
+        return os.cpu_count() or 1
+    if not n.isdigit() or int(n) < 1:
+        raise ClusterError(f"--cluster {address}: expected local or local:N with N >= 1")
+    return int(n)
+
+
+@contextlib.contextmanager
+def connect(address: str, progress: bool = True, label: str = "edge-detect") -> Iterator[Any]:
+    """A Client of a new LocalCluster (closed on exit) or of the scheduler at ``address``."""
+    distributed = require_dask()
+    n_local = parse_local(address)
+    logging.getLogger("distributed").setLevel(logging.WARNING)  # its INFO chatter hides our output
+    with contextlib.ExitStack() as stack:
+        try:
+            if n_local is not None:
+                cluster = stack.enter_context(distributed.LocalCluster(
+                    n_workers=n_local, threads_per_worker=1, processes=True, host="127.0.0.1",
+                    dashboard_address=":0", silence_logs=logging.ERROR))
+                client = stack.enter_context(distributed.Client(cluster))
+            else:
+                client = stack.enter_context(distributed.Client(address, timeout="20s"))
+        except (OSError, TimeoutError) as exc:
+            raise ClusterError(f"cannot reach the Dask scheduler at {address}: {exc}") from exc
+        if progress:
+            info = client.scheduler_info()
+            dash = (client.dashboard_link if "dashboard" in info.get("services", {})
+                    else "off (install bokeh to get one)")
+            click.echo(f"{label}: Dask scheduler {info['address']}, {len(info['workers'])} "
+                       f"workers; dashboard {dash}", err=True)
+        yield client
+
+
+def local_threads(address: str) -> int | None:
+    """Inference threads per worker: the cores shared out for local:N, else the worker's default."""
+    n = parse_local(address)
+    return None if n is None else max(1, (os.cpu_count() or 1) // n)
+
+
+def results(client, plugin_name: str, fn: Callable[[Any, Any], Any],
+            items: Iterable[Any]) -> Iterator[tuple[Any, Any, BaseException | None]]:
+    """Yields ``(item, result, error)`` as tasks finish; Ctrl-C (or closing) cancels the rest.
+
+    ``error`` is set only when Dask gave up on a task (e.g. it killed workers too often): the task
+    functions return bad videos as results instead of raising, so Dask never re-runs them.
+    """
+    distributed = require_dask()
+    from .cluster_worker import run_task
+
+    futures = {client.submit(run_task, plugin_name, fn, item, pure=False): item for item in items}
+    try:
+        for fut in distributed.as_completed(futures):
+            item = futures.pop(fut)
+            try:
+                yield item, fut.result(), None
+            except Exception as exc:  # KilledWorker or a bug; recorded as this video's failure
+                yield item, None, exc
+    finally:
+        if futures:
+            client.cancel(list(futures))
+
+
+@contextlib.contextmanager
+def worker_state(client, state) -> Iterator[str]:
+    """Register a WorkerState plugin for one run and drop it after (the scheduler keeps plugins)."""
+    client.register_plugin(state, name=state.name)
+    try:
+        yield state.name
+    finally:
+        with contextlib.suppress(Exception):  # the client may already be closing after Ctrl-C
+            client.unregister_worker_plugin(state.name)
+
+
+def safe_write(path: Path, data: bytes) -> None:
+    """Atomic replace, so a killed client never leaves half a file under a final name."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+# ---- folder scan --------------------------------------------------------------------------------
+
+def scan_on_cluster(address: str, todo: list, spec, run_args: dict[str, Any],
+                    record: Callable, bar, progress: bool = True) -> None:
+    """Run the scan's jobs on Dask; ``record(JobResult)`` is called as each video's files are written."""
+    require_dask()
+    from .cluster_worker import WorkerState, scan_one, scan_state
+    from .scan_rows import ScanRow
+    from .scan_worker import ERROR_FILE, JobResult
+
+    files = {"model": Path(spec.model).read_bytes()}
+    for key in ("face_model", "face_config"):
+        if getattr(spec, key) is not None:
+            files[key] = Path(getattr(spec, key)).read_bytes()
+    if spec.threads is None:
+        spec = replace(spec, threads=local_threads(address))
+    jobs = [replace(j, video=Path(j.video).resolve()) for j in todo]
+    state = WorkerState(f"edge-detect-scan-{uuid.uuid4().hex[:12]}",
+                        functools.partial(scan_state, spec, run_args), files, probe=jobs[0].video)
+    with connect(address, progress) as client, worker_state(client, state) as name:
+        for job, res, error in results(client, name, scan_one, jobs):
+            if error is not None:
+                res = (JobResult(ScanRow(job.rel, error=f"worker failed: {one_line(error)}")), {})
+            result, outputs = res
+            final = job.out_dir
+            for rel, data in sorted(outputs.items(), key=lambda kv: kv[0] == "summary.json"):
+                safe_write(final / rel, data)
+            if result.row.ok:
+                (final / ERROR_FILE).unlink(missing_ok=True)
+            record(result)
+            bar.update(1, job)
+            if result.interrupted:  # a worker got Ctrl-C too (LocalCluster shares the terminal)
+                raise KeyboardInterrupt
+
+
+def one_line(exc: BaseException) -> str:
+    return " ".join(f"{type(exc).__name__}: {exc}".split())
+

@@ -1,0 +1,100 @@
+"""The worker side of a Dask run: worker-local state (a WorkerPlugin) and the per-video tasks.
+
+Imported only when Dask is installed (it subclasses Dask's WorkerPlugin); see :mod:`.cluster`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from distributed import get_worker
+from distributed.diagnostics.plugin import WorkerPlugin
+
+from .errors import ClusterError
+
+
+class WorkerState(WorkerPlugin):
+    """Worker-local state built by ``make(files)`` once per worker thread, not per task.
+
+    ``files`` (name -> bytes, e.g. the ONNX model) are written once into the worker's local folder
+    and handed to ``make`` as name -> local path, so workers need no shared model folder. As a
+    WorkerPlugin it also reaches workers that join or are restarted later.
+    """
+
+    def __init__(self, name: str, make: Callable[[dict[str, Path]], Any], files: dict[str, bytes],
+                 probe: Path | None = None) -> None:
+        self.name, self.make, self.files, self.probe = name, make, files, probe
+        self._local = threading.local()
+        self._spare: list[Any] = []
+        self._paths: dict[str, Path] = {}
+
+    def __getstate__(self) -> dict:
+        return {k: getattr(self, k) for k in ("name", "make", "files", "probe")}
+
+    def __setstate__(self, d: dict) -> None:
+        self.__init__(**d)
+
+    def setup(self, worker) -> None:
+        """Check the inputs are visible, write the files, build the first state (errors reach the client)."""
+        if self.probe is not None and not os.access(self.probe, os.R_OK):
+            raise ClusterError(f"worker {worker.address} cannot read {self.probe}: every worker must "
+                               "see the input folder at the same path (a shared file system)")
+        folder = Path(worker.local_directory) / "edge-detect"
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, data in self.files.items():
+            path = folder / f"{hashlib.sha256(data).hexdigest()[:16]}-{name}"
+            if not path.is_file():
+                tmp = path.with_name(f"{path.name}.{os.getpid()}.part")
+                tmp.write_bytes(data)
+                os.replace(tmp, path)
+            self._paths[name] = path
+        self._spare.append(self.make(self._paths))
+
+    def teardown(self, worker) -> None:
+        self._spare.clear()
+
+    def get(self) -> Any:
+        state = getattr(self._local, "state", None)
+        if state is None:
+            try:
+                state = self._spare.pop()
+            except IndexError:  # another thread of a multi-threaded worker
+                state = self.make(self._paths)
+            self._local.state = state
+        return state
+
+
+def run_task(plugin_name: str, fn: Callable[[Any, Any], Any], item: Any) -> Any:
+    """Runs on a worker: ``fn(this worker's state, item)``."""
+    return fn(get_worker().plugins[plugin_name].get(), item)
+
+
+def scan_state(spec, run_args: dict[str, Any], files: dict[str, Path]):
+    """(pipeline, run options) of a folder scan, built from the CLI's spec and the shipped model."""
+    from .build import build_pipeline
+
+    local = replace(spec, model=files["model"], face_model=files.get("face_model", spec.face_model),
+                    face_config=files.get("face_config", spec.face_config))
+    pipeline = build_pipeline(local)
+    pipeline.classifier.path = spec.model  # summary.json names the user's model, not our copy
+    return pipeline, run_args
+
+
+def scan_one(state, job):
+    """One video into a worker-local temp folder; returns (JobResult, {relative path: bytes})."""
+    from .scan_worker import analyse
+
+    pipeline, run_args = state
+    with tempfile.TemporaryDirectory(prefix="edge-detect-") as tmp:
+        out = Path(tmp) / "out"
+        result = analyse(replace(job, out_dir=out), pipeline, run_args)
+        files = {p.relative_to(out).as_posix(): p.read_bytes()
+                 for p in sorted(out.rglob("*")) if p.is_file()}
+    return result, files
