@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
@@ -50,6 +51,8 @@ class ModelContract:
     parameters: int | None = None
     trained_on: str = "unknown"
     synthetic_demo: bool = False
+    # P_fake at or above which a face is FAKE, chosen on validation data; None: the runtime's 0.5
+    threshold: float | None = None
     schema_version: int = SCHEMA_VERSION
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -77,6 +80,15 @@ class ModelContract:
         if int(self.input_size) < 8:
             raise ModelContractError(f"input size {self.input_size} is too small")
         object.__setattr__(self, "input_size", int(self.input_size))
+        if self.threshold is not None:
+            try:
+                t = float(self.threshold)
+            except (TypeError, ValueError):
+                t = math.nan
+            if not (math.isfinite(t) and 0.0 < t < 1.0):
+                raise ModelContractError(f"threshold must be a finite number in (0, 1), "
+                                         f"got {self.threshold!r}")
+            object.__setattr__(self, "threshold", t)
 
     @property
     def original_index(self) -> int:
