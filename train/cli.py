@@ -91,11 +91,15 @@ def fit(arch: str, data_dir: Path, out: Path, **opts) -> None:
 @click.option("--split", default="test", show_default=True)
 @click.option("--out", type=_PATH, required=True, help="REPORT_DIR.")
 @click.option("--batch-size", default=64, show_default=True)
-def evaluate(model: Path, data_dir: Path, split: str, out: Path, batch_size: int) -> None:
+@click.option("--jpeg", default="60,40", show_default=True,
+              help="Also score the crops re-encoded at these JPEG qualities ('none': skip).")
+def evaluate(model: Path, data_dir: Path, split: str, out: Path, batch_size: int,
+             jpeg: str) -> None:
     """Metrics of MODEL (.keras or .onnx) on one split -> metrics.json, summary.md, plots."""
     from .evaluate import evaluate as run_eval
+    from .evaluate import parse_jpeg
 
-    res = run_eval(model, data_dir, split, out, batch_size)
+    res = run_eval(model, data_dir, split, out, batch_size, jpeg=parse_jpeg(jpeg))
     click.echo((out / "summary.md").read_text())
     click.echo(f"report: {res.out_dir}")
 
