@@ -43,6 +43,7 @@ class SourceModel:
     synthetic_demo: bool
     crop_margin: float
     config: dict[str, Any] = field(default_factory=dict)
+    run: dict[str, Any] = field(default_factory=dict)  # fit's run.json (threshold, degenerate)
 
 
 def _read_json(path: Path) -> Any:
@@ -182,4 +183,5 @@ def load_source(
         synthetic_demo=synthetic,
         crop_margin=float(margin),
         config=config,
+        run=run,
     )
