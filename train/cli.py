@@ -71,6 +71,8 @@ def etl(dataset_root: Path, out: Path, frames_per_video: int, size: int, margin:
 @click.option("--seed", default=0, show_default=True)
 @click.option("--cache", default="memory", show_default=True,
               help="tf.data cache: memory, none, or a file path prefix.")
+@click.option("--deterministic", is_flag=True,
+              help="TensorFlow op determinism: the same seed gives the same model (slower).")
 def fit(arch: str, data_dir: Path, out: Path, **opts) -> None:
     """Train --arch on the crops in --data; best model -> RUN_DIR/model.keras."""
     from .fit import FitConfig
@@ -81,6 +83,10 @@ def fit(arch: str, data_dir: Path, out: Path, **opts) -> None:
     res = run_fit(FitConfig(arch, data_dir, out, verbose=verbose, **opts))
     click.echo(f"model: {res.model_path} ({res.parameters:,} parameters)")
     click.echo(f"best epoch {res.best_epoch + 1}, val AUC {res.best_val_auc}")
+    click.echo(f"threshold (Youden's J on validation P_fake): {res.threshold}")
+    if res.degenerate:
+        click.echo(f"WARNING: DEGENERATE MODEL: {res.degenerate['reason']}; export refuses it "
+                   "without --force", err=True)
     click.echo(f"train {res.train_images_per_s:.0f} images/s, input pipeline "
                f"{res.pipeline_images_per_s:.0f} images/s, {res.seconds:.0f} s")
 
