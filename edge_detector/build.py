@@ -11,13 +11,15 @@ from .classifier import OnnxClassifier, default_threads
 from .faces import FaceDetector
 from .pipeline import Pipeline
 
+DEFAULT_THRESHOLD = 0.5  # for models whose contract carries no threshold
+
 
 @dataclass(frozen=True)
 class PipelineSpec:
     """Everything needed to construct a detector + classifier pipeline (picklable for workers)."""
 
     model: Path
-    threshold: float = 0.5
+    threshold: float | None = None  # None: the model contract's threshold, else 0.5
     every: int = 1
     face_conf: float = 0.5
     det_size: int = 300
@@ -36,4 +38,7 @@ def build_pipeline(spec: PipelineSpec) -> Pipeline:
     detector = FaceDetector(spec.face_conf, spec.det_size, spec.face_model, spec.face_config,
                             keep_aspect=spec.det_keep_aspect, model_sha256=spec.face_model_sha256,
                             config_sha256=spec.face_config_sha256)
-    return Pipeline(detector, classifier, spec.threshold, spec.every)
+    threshold = spec.threshold
+    if threshold is None:
+        threshold = classifier.contract.threshold or DEFAULT_THRESHOLD
+    return Pipeline(detector, classifier, threshold, spec.every)

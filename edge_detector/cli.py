@@ -88,8 +88,9 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
 @click.option("--every", type=click.IntRange(1, 100_000), default=1, show_default=True,
               help="Analyse every Nth frame; others reuse the last result.")
 @click.option("--max-frames", type=click.IntRange(1, 10**12), default=None)
-@click.option("--threshold", type=Finite(0, 1), default=0.5, show_default=True,
-              help="P_fake at or above which a face is FAKE.")
+@click.option("--threshold", type=Finite(0, 1), default=None,
+              help="P_fake at or above which a face is FAKE [the model's validation-chosen "
+                   "threshold, else 0.5].")
 @click.option("--aggregate", "aggregation", type=click.Choice(["mean", "median", "fraction"]),
               default="mean", show_default=True, help="How face scores make the video verdict.")
 @click.option("--face-conf", type=Finite(0.05, 1), default=0.5, show_default=True,

@@ -144,6 +144,8 @@ class ModelContract:
     parameters: int | None = field(default=None, metadata=rule(int, 0, 10**12, optional=True))
     trained_on: str = field(default="unknown", metadata=rule(str, max_len=4000))
     synthetic_demo: bool = field(default=False, metadata=rule(bool))
+    # P_fake at or above which a face is FAKE, chosen on validation data; None: the runtime's 0.5
+    threshold: float | None = field(default=None, metadata=rule(float, 0.0, 1.0, optional=True))
     schema_version: int = field(default=SCHEMA_VERSION, metadata=rule(int, 1, 10**6))
     extra: dict[str, Any] = field(default_factory=dict, metadata=rule(dict, max_len=32 * 1024))
 
@@ -173,6 +175,9 @@ class ModelContract:
             )
         if self.output not in ("probabilities", "logits"):
             raise ModelContractError(f"unsupported output kind {self.output!r}")
+        if self.threshold is not None and not 0.0 < self.threshold < 1.0:
+            raise ModelContractError(f"threshold must be a finite number in (0, 1), "
+                                     f"got {self.threshold!r}")
         self._check_geometry()
 
     def _check_geometry(self) -> None:

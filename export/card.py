@@ -62,6 +62,10 @@ def write_card(
         "opset": contract.extra.get("opset"),
         "trained_on": contract.trained_on,
         "synthetic_demo": contract.synthetic_demo,
+        # None, or why the model is degenerate (only exported with --force): it does not detect
+        "degenerate": contract.extra.get("degenerate"),
+        "threshold": contract.threshold,
+        "threshold_method": contract.extra.get("threshold_method"),
         "contract": contract.to_dict(),
         "files": files,
     }

@@ -55,6 +55,11 @@ def _report(result) -> None:
         click.echo(f"  int8 vs fp32 on {a.n} held-out crops ({a.source}): top-1 agreement "
                    f"{a.top1_agreement:.2%}, max probability drift {a.max_abs_diff:.4f}, "
                    f"mean {a.mean_abs_diff:.4f}")
+    c = result.contract
+    thr = "none (runtime default 0.5)" if c.threshold is None else f"{c.threshold:.4f}"
+    click.echo(f"  decision threshold: {thr}")
+    if c.extra.get("degenerate"):
+        click.echo(f"  DEGENERATE MODEL (exported with --force): {c.extra['degenerate']['reason']}")
     click.echo(f"wrote {result.card_path}")
 
 
@@ -73,7 +78,9 @@ def _report(result) -> None:
 @click.option("--calibration", "calibration_dir",
               type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Crop folder for int8 calibration (default: --data).")
-@click.option("--force", is_flag=True, help="Write the int8 model even below --min-agreement.")
+@click.option("--force", is_flag=True,
+              help="Export a degenerate (near-constant) model, and write the int8 model even "
+                   "below --min-agreement.")
 @click.option("--min-agreement", type=click.FloatRange(0, 1), default=0.99, show_default=True,
               help="Minimum int8-vs-fp32 top-1 agreement on held-out crops.")
 @click.option("--tolerance", type=click.FloatRange(0, min_open=True), default=1e-4,

@@ -21,3 +21,7 @@ class ParityError(ExportError):
 
 class QuantizationError(ExportError):
     """The int8 model disagrees with the fp32 one too often to be shipped."""
+
+
+class DegenerateModelError(ExportError):
+    """The model answers (nearly) the same for every face; exported only with ``--force``."""

@@ -30,7 +30,7 @@ from edge_detector.geometry import CropGeometry
 
 from .card import FileInfo, int8_path, write_card
 from .convert import DEFAULT_OPSET, keras_to_onnx, model_input_size, model_output_width
-from .errors import ExportError
+from .errors import DegenerateModelError, ExportError
 from .files import commit, part_path, save_onnx
 from .metadata import embed_contract
 from .parity import DEFAULT_TOLERANCE, Agreement, check_parity, compare, keras_probs, onnx_probs
@@ -145,6 +145,7 @@ def export_keras_model(
     source_file: str | None = None,
     source_sha256: str | None = None,
     extra: dict[str, Any] | None = None,
+    threshold: float | None = None,
     int8: bool = False,
     calibration: CropSet | None = None,
     held_out: CropSet | None = None,
@@ -156,6 +157,7 @@ def export_keras_model(
 
     ``parity_crops`` default to generated images; for int8, ``calibration`` and ``held_out``
     default to generated images too (fine for benchmarks, not for a shipped model).
+    ``threshold``: the decision threshold chosen on validation data (written to the contract).
     """
     out_path = Path(out_path)
     if out_path.suffix != ".onnx":
@@ -170,7 +172,7 @@ def export_keras_model(
                 model_name=model_name or out_path.stem, parameters=int(model.count_params()),
                 trained_on=trained_on, synthetic_demo=bool(synthetic_demo),
                 crop_margin=float(crop_geometry.scale if crop_geometry else crop_margin),
-                crop_geometry=crop_geometry)
+                crop_geometry=crop_geometry, threshold=threshold)
     raw = keras_probs(model, parity_crops.images, ModelContract(**base))
     kind = _output_kind(raw)
     contract = ModelContract(**base, output=kind, extra={
@@ -211,6 +213,32 @@ def export_keras_model(
     log.info("wrote %s (%.1f MB)", q.path, q.size_bytes / 1e6)
     card = write_card(fp32, contract, parity, q, report)
     return ExportResult(fp32, card, contract, parity, opset, result.parameters, q, report)
+
+
+def _degenerate(src, crops: CropSet, real: bool, force: bool) -> dict[str, Any] | None:
+    """The degeneracy record that stops the export (unless ``force``), or None.
+
+    On real held-out crops (``--data``) the model is judged afresh; otherwise fit's verdict in
+    run.json counts, plus the near-constant test on the generated crops.
+    """
+    from train.degenerate import check_degenerate
+
+    names = src.class_names
+    probs = keras_probs(src.model, crops.images, ModelContract(names, model_input_size(src.model)))
+    labels = crops.labels if real and (crops.labels >= 0).all() else None
+    found = check_degenerate(probs, names.index("original"), labels, names)
+    if found:
+        found = {**found, "checked_on": crops.source}
+    elif not real and src.run.get("degenerate"):
+        found = {**src.run["degenerate"], "checked_on": "fit's validation split (run.json)"}
+    if not found:
+        return None
+    msg = f"degenerate model: {found['reason']} ({found['checked_on']})"
+    if not force:
+        raise DegenerateModelError(f"{msg}; it does not detect anything. Retrain, or pass "
+                                   "--force to export it anyway (the card marks it)")
+    log.warning("%s; exporting anyway (--force), the card marks it", msg)
+    return found
 
 
 def export_model(
@@ -258,6 +286,13 @@ def export_model(
         parity = held_out.head(parity_count)  # held_out came from data_dir: reuse, not re-read
     else:
         parity = held_out_crops(Path(data_dir), src.class_names, size, parity_count)
+    degenerate = _degenerate(src, parity, data_dir is not None, force)
+    extra: dict[str, Any] = {"run_config": src.config} if src.config else {}
+    if degenerate:
+        extra["degenerate"] = degenerate
+    threshold = src.run.get("threshold")
+    if threshold is not None:
+        extra["threshold_method"] = src.run.get("threshold_method")
     return export_keras_model(
         src.model, out, src.class_names,
         architecture=src.architecture, model_name=name, trained_on=src.trained_on,
@@ -265,7 +300,7 @@ def export_model(
         crop_geometry=src.crop_geometry, opset=opset,
         parity_crops=parity, tolerance=tolerance,
         source_file=src.path.name if src.path else None, source_sha256=src.sha256,
-        extra={"run_config": src.config} if src.config else None,
+        extra=extra or None, threshold=threshold,
         int8=int8, calibration=calibration, held_out=held_out, min_agreement=min_agreement,
         force=force, threads=threads,
     )

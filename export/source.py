@@ -45,6 +45,7 @@ class SourceModel:
     crop_margin: float
     config: dict[str, Any] = field(default_factory=dict)
     crop_geometry: CropGeometry | None = None
+    run: dict[str, Any] = field(default_factory=dict)  # fit's run.json (threshold, degenerate)
 
 
 def _read_json(path: Path) -> Any:
@@ -201,4 +202,5 @@ def load_source(
         crop_margin=float(margin),
         config=config,
         crop_geometry=geometry,
+        run=run,
     )

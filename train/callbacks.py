@@ -1,4 +1,5 @@
-"""Training-time metric and callbacks: real-vs-fake AUC and throughput/learning-rate logging."""
+"""Training-time metric and callbacks: real-vs-fake AUC, throughput/learning-rate logging and a
+checkpoint that ignores epochs whose BatchNorm statistics are still warming up."""
 
 from __future__ import annotations
 
@@ -51,3 +52,20 @@ class EpochStats(keras.callbacks.Callback):
         logs["train_images_per_s"] = self.images / dt if dt > 0 else 0.0
         lr = self.model.optimizer.learning_rate
         logs["learning_rate"] = float(keras.ops.convert_to_numpy(lr))
+
+
+class WarmCheckpoint(keras.callbacks.ModelCheckpoint):
+    """``ModelCheckpoint`` that considers only epochs ``>= start_epoch``.
+
+    Before that, BatchNorm moving statistics still weigh their initial values (mean 0, variance
+    1): such a model can score a lucky val AUC while answering near-constant, and must never be
+    kept as "best".
+    """
+
+    def __init__(self, *args, start_epoch: int = 0, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.start_epoch = int(start_epoch)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch >= self.start_epoch:
+            super().on_epoch_end(epoch, logs)

@@ -122,6 +122,8 @@ def import_crops(src: Path, out: Path, size: int, val_fraction: float, test_frac
 @click.option("--seed", default=0, show_default=True)
 @click.option("--cache", default="memory", show_default=True,
               help="tf.data cache: memory, none, or a file path prefix.")
+@click.option("--deterministic", is_flag=True,
+              help="TensorFlow op determinism: the same seed gives the same model (slower).")
 def fit(arch: str, data_dir: Path, out: Path, **opts) -> None:
     """Train --arch on the crops in --data; best model -> RUN_DIR/model.keras."""
     from .fit import FitConfig
@@ -132,6 +134,10 @@ def fit(arch: str, data_dir: Path, out: Path, **opts) -> None:
     res = run_fit(FitConfig(arch, data_dir, out, verbose=verbose, **opts))
     click.echo(f"model: {res.model_path} ({res.parameters:,} parameters)")
     click.echo(f"best epoch {res.best_epoch + 1}, val AUC {res.best_val_auc}")
+    click.echo(f"threshold (Youden's J on validation P_fake): {res.threshold}")
+    if res.degenerate:
+        click.echo(f"WARNING: DEGENERATE MODEL: {res.degenerate['reason']}; export refuses it "
+                   "without --force", err=True)
     click.echo(f"train {res.train_images_per_s:.0f} images/s, input pipeline "
                f"{res.pipeline_images_per_s:.0f} images/s, {res.seconds:.0f} s")
 
@@ -142,11 +148,15 @@ def fit(arch: str, data_dir: Path, out: Path, **opts) -> None:
 @click.option("--split", default="test", show_default=True)
 @click.option("--out", type=_PATH, required=True, help="REPORT_DIR.")
 @click.option("--batch-size", default=64, show_default=True)
-def evaluate(model: Path, data_dir: Path, split: str, out: Path, batch_size: int) -> None:
+@click.option("--jpeg", default="60,40", show_default=True,
+              help="Also score the crops re-encoded at these JPEG qualities ('none': skip).")
+def evaluate(model: Path, data_dir: Path, split: str, out: Path, batch_size: int,
+             jpeg: str) -> None:
     """Metrics of MODEL (.keras or .onnx) on one split -> metrics.json, summary.md, plots."""
     from .evaluate import evaluate as run_eval
+    from .evaluate import parse_jpeg
 
-    res = run_eval(model, data_dir, split, out, batch_size)
+    res = run_eval(model, data_dir, split, out, batch_size, jpeg=parse_jpeg(jpeg))
     click.echo((out / "summary.md").read_text())
     click.echo(f"report: {res.out_dir}")
 

@@ -2,7 +2,9 @@
 
 Both formats get the same input: crops read with ``cv2.imread`` and passed through the runtime's
 ``preprocess`` (``OnnxClassifier.predict`` does it internally; for Keras we call it ourselves), so
-a faithful export reproduces the Keras numbers.
+a faithful export reproduces the Keras numbers. The decision threshold is the model's own (the
+contract's, or run.json's beside a ``.keras`` file), else 0.5. Robustness: the same crops
+re-encoded as JPEG at lower qualities (``jpeg``), since users' videos are more compressed.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
@@ -20,14 +23,17 @@ from tqdm import tqdm
 from edge_detector.contract import ModelContract
 
 from .data import load_classes, read_crops_bgr, split_data
-from .metrics import BinaryMetrics, binary_metrics, confusion_matrix, macro_f1, per_class, roc_curve
+from .eval_metrics import compute_metrics, dataset_caveat, video_scores
+from .metrics import BinaryMetrics, roc_curve
 from .plots import confusion_matrix_png, roc_png
-from .report import metrics_dict, summary_markdown
+from .report import summary_markdown
 from .report_html import write_report_html
 
 log = logging.getLogger(__name__)
 
 Predictor = Callable[[np.ndarray], np.ndarray]
+DEFAULT_JPEG = (60, 40)
+DEFAULT_THRESHOLD = 0.5
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,7 @@ class EvalResult:
     video: BinaryMetrics
     metrics: dict
     probs: np.ndarray
+    degenerate: dict | None = None
 
 
 def _keras_classes(model_path: Path, data_dir: Path) -> tuple[str, ...]:
@@ -55,6 +62,15 @@ def _keras_classes(model_path: Path, data_dir: Path) -> tuple[str, ...]:
         return tuple(json.loads(beside.read_text()))
     log.warning("no classes.json next to %s: using the class list of %s", model_path, data_dir)
     return load_classes(data_dir)
+
+
+def _run_threshold(model_path: Path) -> float | None:
+    """The validation-chosen threshold ``fit`` wrote to run.json beside the model, if any."""
+    try:
+        value = json.loads((model_path.parent / "run.json").read_text()).get("threshold")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return float(value) if isinstance(value, (int, float)) and 0 < value < 1 else None
 
 
 def load_predictor(model_path: str | Path, data_dir: str | Path, batch_size: int = 64
@@ -75,7 +91,8 @@ def load_predictor(model_path: str | Path, data_dir: str | Path, batch_size: int
     from .models import load_model, model_input_size
 
     model = load_model(model_path)
-    contract = ModelContract(_keras_classes(model_path, Path(data_dir)), model_input_size(model))
+    contract = ModelContract(_keras_classes(model_path, Path(data_dir)), model_input_size(model),
+                             threshold=_run_threshold(model_path))
     if int(model.outputs[0].shape[-1]) != contract.num_classes:
         raise ValueError(f"{model_path} has {model.outputs[0].shape[-1]} outputs but "
                          f"{contract.num_classes} classes are listed")
@@ -90,18 +107,50 @@ def load_predictor(model_path: str | Path, data_dir: str | Path, batch_size: int
     return predict, contract
 
 
+def jpeg_reencode(crops_bgr: np.ndarray, quality: int) -> np.ndarray:
+    """Crops decoded back from JPEG at ``quality`` (what a more compressed video does to them)."""
+    out = np.empty_like(crops_bgr)
+    for i, img in enumerate(crops_bgr):
+        ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+        if not ok:
+            raise ValueError(f"cannot JPEG-encode a crop at quality {quality}")
+        out[i] = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    return out
+
+
 def predict_split(predict: Predictor, paths: list[str], batch_size: int = 64,
-                  progress: bool = True) -> np.ndarray:
-    out = []
+                  progress: bool = True, jpeg: tuple[int, ...] = ()
+                  ) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """Probabilities on the crops as stored, and on them re-encoded at each ``jpeg`` quality."""
+    out, rob = [], {q: [] for q in jpeg}
     for i in tqdm(range(0, len(paths), batch_size), desc="evaluate", unit="batch",
                   disable=not progress):
-        out.append(np.asarray(predict(read_crops_bgr(paths[i : i + batch_size])), np.float32))
-    return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+        crops = read_crops_bgr(paths[i : i + batch_size])
+        out.append(np.asarray(predict(crops), np.float32))
+        for q in jpeg:
+            rob[q].append(np.asarray(predict(jpeg_reencode(crops, q)), np.float32))
+    if not out:
+        return np.zeros((0, 0), np.float32), {}
+    return np.concatenate(out), {q: np.concatenate(v) for q, v in rob.items()}
+
+
+def parse_jpeg(text: str | None) -> tuple[int, ...]:
+    """``"60,40"`` -> (60, 40); ``""`` / ``"none"`` -> (); qualities must lie in 1..100."""
+    if text is None or text.strip().lower() in ("", "none", "off"):
+        return ()
+    try:
+        qs = tuple(int(t) for t in text.split(",") if t.strip())
+    except ValueError:
+        raise ValueError(f"--jpeg wants comma-separated qualities like 60,40, got {text!r}") from None
+    bad = [q for q in qs if not 1 <= q <= 100]
+    if bad:
+        raise ValueError(f"--jpeg qualities must be in 1..100, got {bad}")
+    return qs
 
 
 def evaluate(model_path: str | Path, data_dir: str | Path, split: str = "test",
              out_dir: str | Path = "report", batch_size: int = 64,
-             progress: bool = True) -> EvalResult:
+             progress: bool = True, jpeg: tuple[int, ...] = DEFAULT_JPEG) -> EvalResult:
     """Predict every crop of ``split``, compute metrics, write the report (incl. report.html)."""
     model_path, data_dir, out_dir = Path(model_path), Path(data_dir), Path(out_dir)
     predict, contract = load_predictor(model_path, data_dir, batch_size)
@@ -109,23 +158,25 @@ def evaluate(model_path: str | Path, data_dir: str | Path, split: str = "test",
     data = split_data(data_dir, split, classes)
     if len(data) == 0:
         raise ValueError(f"no '{split}' crops in {data_dir}")
-    probs = predict_split(predict, data.paths, batch_size, progress)
-    y_pred = probs.argmax(axis=1)
-    cm = confusion_matrix(data.labels, y_pred, len(classes))
-    is_fake = data.labels != oi
-    p_fake = 1.0 - probs[:, oi]
-    frame = binary_metrics(is_fake, p_fake)
-    per_video = pd.DataFrame({"video": data.videos, "fake": is_fake, "p_fake": p_fake}
-                             ).groupby("video", sort=True).agg(fake=("fake", "first"),
-                                                               p_fake=("p_fake", "mean"))
-    video = binary_metrics(per_video["fake"].to_numpy(), per_video["p_fake"].to_numpy())
+    threshold = contract.threshold or DEFAULT_THRESHOLD
+    source = ("model contract (chosen on validation data)" if contract.threshold
+              else "default 0.5 (the model carries none)")
+    probs, rob = predict_split(predict, data.paths, batch_size, progress, tuple(jpeg))
+    caveat = dataset_caveat(data_dir)
+    m = compute_metrics(probs, data.labels, data.videos, classes, oi, threshold, source, rob,
+                        caveat)
+    result_metrics = {"model": str(model_path), "data_dir": str(data_dir), "split": split, **m}
+    for w in m["warnings"]:
+        log.warning("%s", w)
+    if caveat:
+        log.warning("dataset caveat: %s", caveat)
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    prec, rec, f1 = per_class(cm)
-    result_metrics = metrics_dict(model_path, data_dir, split, classes, cm, prec, rec, f1,
-                                  frame, video, len(per_video))
     (out_dir / "metrics.json").write_text(json.dumps(result_metrics, indent=2))
     (out_dir / "summary.md").write_text(summary_markdown(result_metrics))
+    y_pred = probs.argmax(axis=1)
+    is_fake = data.labels != oi
+    p_fake = 1.0 - probs[:, oi]
     preds = pd.DataFrame({"video": data.videos, "frame": data.frames,
                           "crop": [str(Path(p).relative_to(data_dir)) for p in data.paths],
                           "true": [classes[i] for i in data.labels],
@@ -133,7 +184,11 @@ def evaluate(model_path: str | Path, data_dir: str | Path, split: str = "test",
     for i, c in enumerate(classes):
         preds[f"p_{c}"] = probs[:, i]
     preds.to_csv(out_dir / "predictions.csv", index=False, float_format="%.6f")
+    cm = np.asarray(m["multiclass"]["confusion_matrix"])
     confusion_matrix_png(cm, classes, out_dir / "confusion_matrix.png")
+    per_video = video_scores(data.videos, is_fake, p_fake)
+    frame = binary_from_dict(m["binary_frame"])
+    video = binary_from_dict(m["binary_video"])
     rocs = {"frames": roc_curve(is_fake, p_fake),
             "videos (mean P_fake)": roc_curve(per_video["fake"].to_numpy(),
                                               per_video["p_fake"].to_numpy())}
@@ -143,5 +198,13 @@ def evaluate(model_path: str | Path, data_dir: str | Path, split: str = "test",
     log.info("%s on %s/%s: accuracy %.3f, frame AUC %s, video AUC %s", model_path.name,
              data_dir, split, result_metrics["multiclass"]["accuracy"], frame.auc, video.auc)
     return EvalResult(model_path, split, out_dir, classes, len(data), len(per_video),
-                      float(np.mean(y_pred == data.labels)), macro_f1(cm), cm, frame, video,
-                      result_metrics, probs)
+                      float(np.mean(y_pred == data.labels)), m["multiclass"]["macro_f1"], cm,
+                      frame, video, result_metrics, probs, m["degenerate"])
+
+
+def binary_from_dict(d: dict) -> BinaryMetrics:
+    """A :class:`BinaryMetrics` back from its ``metrics.json`` form."""
+    ci = d["auc_ci95"]
+    return BinaryMetrics(d["n"], d["fakes"], d["auc"], tuple(ci) if ci else None, d["ap"],
+                         d["eer"], d["accuracy_at_threshold"], d["threshold"], d["accuracy_at_0.5"],
+                         d["reason"])

@@ -78,6 +78,8 @@ def _scratch_augmentation() -> keras.Sequential:
             keras.layers.RandomContrast(0.3),
             keras.layers.RandomBrightness(0.2, value_range=(0, 255)),
             keras.layers.RandomTranslation(0.1, 0.1),
+            # users' videos are more compressed than FF++ c23: train on harsher JPEG too
+            RandomJpegQuality(40, 95, name="random_jpeg_quality"),
         ],
         name=AUGMENTATION_NAME,
     )

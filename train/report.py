@@ -1,74 +1,64 @@
-"""The evaluation report: ``metrics.json`` content and a readable Markdown summary."""
+"""The readable Markdown summary of ``metrics.json`` (see :mod:`train.eval_metrics`)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
-
-import numpy as np
-
-from .metrics import BinaryMetrics, macro_f1
-
-
-def _binary(m: BinaryMetrics) -> dict:
-    d = asdict(m)
-    d["accuracy_at_0.5"] = d.pop("accuracy")
-    d["fakes"] = d.pop("positives")
-    return d
-
-
-def metrics_dict(model_path: Path, data_dir: Path, split: str, classes: tuple[str, ...],
-                 cm: np.ndarray, prec: list, rec: list, f1: list, frame: BinaryMetrics,
-                 video: BinaryMetrics, n_videos: int) -> dict:
-    n = int(cm.sum())
-    return {
-        "model": str(model_path),
-        "data_dir": str(data_dir),
-        "split": split,
-        "frames": n,
-        "videos": n_videos,
-        "classes": list(classes),
-        "multiclass": {
-            "accuracy": float(np.trace(cm) / n) if n else None,
-            "macro_f1": macro_f1(cm),
-            "per_class": {
-                c: {"precision": prec[i], "recall": rec[i], "f1": f1[i],
-                    "support": int(cm[i].sum())}
-                for i, c in enumerate(classes)
-            },
-            "confusion_matrix": cm.tolist(),
-        },
-        "binary_frame": _binary(frame),
-        "binary_video": _binary(video),
-        "binary_definition": "fake is positive; P_fake = 1 - P(original); video score = mean "
-                             "P_fake of its frames",
-    }
 
 
 def _f(v) -> str:
     return "n/a" if v is None else f"{v:.3f}"
 
 
+def _ci(b: dict) -> str:
+    ci = b.get("auc_ci95")
+    return f"{_f(b['auc'])} [{_f(ci[0])}, {_f(ci[1])}]" if ci else _f(b["auc"])
+
+
 def summary_markdown(m: dict) -> str:
-    """Readable summary of a :func:`metrics_dict`."""
+    """Readable summary: warnings first, every number next to its trivial-model baseline."""
     mc, fr, vi = m["multiclass"], m["binary_frame"], m["binary_video"]
-    lines = [
-        f"# Evaluation of `{Path(m['model']).name}` on split `{m['split']}`",
+    base, thr = mc["baseline"], m["threshold"]
+    lines = [f"# Evaluation of `{Path(m['model']).name}` on split `{m['split']}`", "",
+             f"{m['frames']} frames from {m['videos']} videos ({m['data_dir']}).", ""]
+    for w in m.get("warnings", []):
+        lines.append(f"> **Warning:** {w}")
+    if m.get("dataset_caveat"):
+        lines.append(f"> **Dataset caveat:** {m['dataset_caveat']}")
+    if m.get("warnings") or m.get("dataset_caveat"):
+        lines.append("")
+    lines += [
+        f"- {len(m['classes'])}-class accuracy: **{_f(mc['accuracy'])}** (majority class "
+        f"'{base['majority_class']}': {_f(base['majority_accuracy'])}), "
+        f"macro-F1: **{_f(mc['macro_f1'])}** (majority: {_f(base['majority_macro_f1'])})",
+        f"- decision threshold P_fake >= {thr['value']:.3f}: {thr['source']}",
         "",
-        f"{m['frames']} frames from {m['videos']} videos ({m['data_dir']}).",
-        "",
-        f"- {len(m['classes'])}-class accuracy: **{_f(mc['accuracy'])}**, "
-        f"macro-F1: **{_f(mc['macro_f1'])}**",
-        "",
-        "| real vs fake | AUC | AP | EER | accuracy @0.5 | n (fakes) |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| real vs fake | AUC [95% CI] | AP | EER | accuracy @thr | accuracy @0.5 | n (fakes) |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, b in (("frames", fr), ("videos (mean P_fake)", vi)):
-        lines.append(f"| {name} | {_f(b['auc'])} | {_f(b['ap'])} | {_f(b['eer'])} | "
-                     f"{_f(b['accuracy_at_0.5'])} | {b['n']} ({b['fakes']}) |")
+        lines.append(f"| {name} | {_ci(b)} | {_f(b['ap'])} | {_f(b['eer'])} | "
+                     f"{_f(b['accuracy_at_threshold'])} | {_f(b['accuracy_at_0.5'])} | "
+                     f"{b['n']} ({b['fakes']}) |")
+    fb = fr["baseline"]
+    lines.append(f"| *baseline* | 0.500 | {_f(fb['ap'])} | 0.500 | {_f(fb['all_fake_accuracy'])} "
+                 "(all FAKE) | | |")
     for name, b in (("frames", fr), ("videos", vi)):
         if b["reason"]:
             lines.append(f"\n{name}: {b['reason']}")
+    if m.get("per_method_auc"):
+        lines += ["", "| original vs | AUC [95% CI] | mean P_fake | n (fakes) |",
+                  "| --- | --- | --- | --- |"]
+        for c, pm in m["per_method_auc"].items():
+            lines.append(f"| {c} | {_ci(pm)} | {_f(pm['mean_p_fake'])} | {pm['n']} "
+                         f"({pm['fakes']}) |")
+        lines.append("| *baseline* | 0.500 | | |")
+    if m.get("robustness"):
+        lines += ["", "| test crops re-encoded | frame AUC [95% CI] | EER | "
+                  f"{len(m['classes'])}-class accuracy |", "| --- | --- | --- | --- |",
+                  f"| as stored | {_ci(fr)} | {_f(fr['eer'])} | {_f(mc['accuracy'])} |"]
+        for r in m["robustness"].values():
+            lines.append(f"| JPEG q{r['jpeg_quality']} | {_ci(r)} | {_f(r['eer'])} | "
+                         f"{_f(r['accuracy'])} |")
     lines += ["", "| class | precision | recall | F1 | support |", "| --- | --- | --- | --- | --- |"]
     for c, pc in mc["per_class"].items():
         lines.append(f"| {c} | {_f(pc['precision'])} | {_f(pc['recall'])} | {_f(pc['f1'])} | "

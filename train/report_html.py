@@ -107,7 +107,11 @@ def render_report_html(m: dict[str, Any], contract: ModelContract, rocs: dict[st
         hk.section("Confusion matrix (rows: true class, columns: predicted)",
                    _confusion(m["classes"], mc["confusion_matrix"]), id_="confusion"),
         '<div class="two">' + hk.section("Per class", _per_class(mc["per_class"]), id_="per-class")
-        + hk.section("Real vs fake (fake is positive)", _binary(fr, vi), id_="binary") + "</div>",
+        + hk.section("Real vs fake (fake is positive)", _binary(m), id_="binary") + "</div>",
+        '<div class="two">' + hk.section("Original vs each method", _per_method(m),
+                                         id_="per-method")
+        + hk.section("Robustness: test crops re-encoded as JPEG", _robustness(m),
+                     id_="robustness") + "</div>",
         hk.section("Data splits", _splits(data_dir, m["split"]), id_="splits"),
         _figures(model_path),
         f"<footer>{hk.esc(_footer(m))}</footer>",
@@ -125,10 +129,40 @@ def _warnings(m: dict[str, Any], synthetic: bool, data_dir: Path) -> str:
     if _read_json(data_dir / "etl_config.json").get("synthetic"):
         out.append(hk.warning(f"The evaluation data ({data_dir}) is synthetic demo data, "
                               "not FaceForensics++."))
+    for w in m.get("warnings", []):
+        out.append(hk.warning(w))
+    if m.get("dataset_caveat"):
+        out.append(hk.warning(f"Dataset caveat: {m['dataset_caveat']}"))
     for name, b in (("frames", m["binary_frame"]), ("videos", m["binary_video"])):
         if b.get("reason"):
             out.append(hk.warning(f"{name}: {b['reason']}"))
     return "".join(out)
+
+
+def _ci(ci) -> str:
+    return f"[{hk.fmt(ci[0])}, {hk.fmt(ci[1])}]" if ci else "n/a"
+
+
+def _per_method(m: dict[str, Any]) -> str:
+    rows = [(c, pm["auc"], _ci(pm["auc_ci95"]), pm["mean_p_fake"], pm["n"], pm["fakes"])
+            for c, pm in m.get("per_method_auc", {}).items()]
+    if not rows:
+        return '<p class="muted">no originals and fakes of one method to compare</p>'
+    note = ('<p class="muted small">Each row: the originals plus that method\'s crops only. '
+            "Baseline (no information): AUC 0.5.</p>")
+    return hk.table(rows, ("method", "AUC", "95% CI", "mean P_fake", "n", "fake"),
+                    numeric=(1, 3, 4, 5), cls="per-method") + note
+
+
+def _robustness(m: dict[str, Any]) -> str:
+    fr, mc = m["binary_frame"], m["multiclass"]
+    rows = [("as stored", fr["auc"], _ci(fr["auc_ci95"]), fr["eer"], mc["accuracy"])]
+    rows += [(f"JPEG q{r['jpeg_quality']}", r["auc"], _ci(r["auc_ci95"]), r["eer"], r["accuracy"])
+             for r in m.get("robustness", {}).values()]
+    if len(rows) == 1:
+        return '<p class="muted">not measured (evaluate --jpeg none)</p>'
+    return hk.table(rows, ("test crops", "frame AUC", "95% CI", "EER", "N-class accuracy"),
+                    numeric=(1, 3, 4), cls="robustness")
 
 
 def _thin(curve: RocCurve) -> list[tuple[float, float]]:
@@ -189,13 +223,21 @@ def _per_class(per_class: dict[str, dict[str, Any]]) -> str:
                     cls="per-class")
 
 
-def _binary(fr: dict[str, Any], vi: dict[str, Any]) -> str:
-    rows = [(name, b["auc"], b["ap"], b["eer"], b["accuracy_at_0.5"], b["n"], b["fakes"],
-             b["n"] - b["fakes"]) for name, b in (("frames", fr), ("videos", vi))]
-    note = ('<p class="muted small">P_fake = 1 − P(original); a video scores the mean P_fake of '
-            "its frames; accuracy at P_fake ≥ 0.5.</p>")
-    return hk.table(rows, ("", "AUC", "AP", "EER", "acc @0.5", "n", "fake", "real"),
-                    numeric=range(1, 8), cls="binary") + note
+def _binary(m: dict[str, Any]) -> str:
+    fr, vi, thr = m["binary_frame"], m["binary_video"], m["threshold"]["value"]
+    rows = [(name, b["auc"], _ci(b["auc_ci95"]), b["ap"], b["eer"], b["accuracy_at_threshold"],
+             b["n"], b["fakes"], b["n"] - b["fakes"]) for name, b in (("frames", fr), ("videos", vi))]
+    fb = fr["baseline"]
+    rows.append(("baseline", 0.5, "", fb["ap"], 0.5, fb["all_fake_accuracy"], "", "", ""))
+    base = m["multiclass"]["baseline"]
+    note = (f'<p class="muted small">P_fake = 1 − P(original); a video scores the mean P_fake of '
+            f"its frames; accuracy at P_fake ≥ {thr:.3f} ({hk.esc(m['threshold']['source'])}). "
+            "Baseline: a constant score (AUC 0.5) and always answering FAKE. "
+            f"{len(m['classes'])}-class baseline (always '{hk.esc(base['majority_class'])}'): "
+            f"accuracy {hk.fmt(base['majority_accuracy'])}, macro-F1 "
+            f"{hk.fmt(base['majority_macro_f1'])}.</p>")
+    return hk.table(rows, ("", "AUC", "95% CI", "AP", "EER", "acc @thr", "n", "fake", "real"),
+                    numeric=(1, 3, 4, 5, 6, 7, 8), cls="binary") + note
 
 
 def _splits(data_dir: Path, evaluated: str) -> str:

@@ -93,3 +93,23 @@ def test_preprocess_follows_the_contract(color, pixel_range, expected):
     x = preprocess(crops, c)
     assert x.shape == (2, 8, 8, 3) and x.dtype == np.float32
     np.testing.assert_allclose(x[1, 2, 2], expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("bad", [0.0, 1.0, -0.2, float("nan"), float("inf"), "x"])
+def test_contract_threshold_must_be_finite_in_the_open_unit_interval(bad):
+    with pytest.raises(ModelContractError, match=r"threshold.* (must be a finite number in|must be a"
+                                                 r" number|must be finite|must be in)"):
+        ModelContract.from_dict({"class_names": ["original", "x"], "input_size": 32,
+                                 "threshold": bad})
+
+
+def test_pipeline_uses_the_contract_threshold_unless_one_is_given(tmp_path):
+    from edge_detector.build import PipelineSpec, build_pipeline
+
+    base = ModelContract(class_names=FFPP_CLASSES, input_size=32)
+    with_t = tiny_model(tmp_path / "t.onnx", contract=base.with_overrides(threshold=0.37))
+    without = tiny_model(tmp_path / "n.onnx", contract=base)
+    assert OnnxClassifier(with_t).contract.threshold == pytest.approx(0.37)
+    assert build_pipeline(PipelineSpec(model=with_t)).threshold == pytest.approx(0.37)
+    assert build_pipeline(PipelineSpec(model=with_t, threshold=0.8)).threshold == 0.8
+    assert build_pipeline(PipelineSpec(model=without)).threshold == 0.5

@@ -111,3 +111,68 @@ def test_evaluate_rejects_unknown_files_and_empty_splits(synthetic_etl, twin_mod
         evaluate(bad, synthetic_etl[1].data_dir, "test", tmp_path / "r")
     with pytest.raises(ValueError, match="no 'holdout' crops"):
         evaluate(twin_models[1], synthetic_etl[1].data_dir, "holdout", tmp_path / "r")
+
+
+def test_report_has_baselines_intervals_methods_jpeg_and_warnings(synthetic_etl, twin_models,
+                                                                 tmp_path):
+    data_dir = tmp_path / "data"
+    shutil.copytree(synthetic_etl[1].data_dir, data_dir)
+    etl = json.loads((data_dir / "etl_config.json").read_text())
+    etl["dataset_caveat"] = "identities may cross the split"
+    (data_dir / "etl_config.json").write_text(json.dumps(etl))
+    res = evaluate(twin_models[1], data_dir, "test", tmp_path / "r", progress=False,
+                   jpeg=(60, 40))
+    m = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    labels = np.array([m["classes"].index(t) for t in
+                       pd.read_csv(tmp_path / "r" / "predictions.csv")["true"]])
+    counts = np.bincount(labels, minlength=len(m["classes"]))
+    base = m["multiclass"]["baseline"]
+    assert base["majority_accuracy"] == pytest.approx(counts.max() / counts.sum())
+    fr = m["binary_frame"]
+    assert fr["baseline"]["auc"] == 0.5
+    assert fr["baseline"]["all_fake_accuracy"] == pytest.approx(fr["fakes"] / fr["n"])
+    lo, hi = fr["auc_ci95"]
+    assert lo <= fr["auc"] <= hi and hi - lo > 0.01
+    assert m["threshold"] == {"value": 0.5, "source": "default 0.5 (the model carries none)"}
+    fakes = [c for c in m["classes"] if c != "original"]
+    assert sorted(m["per_method_auc"]) == sorted(fakes)
+    for pm in m["per_method_auc"].values():
+        assert pm["n"] == counts[0] + pm["fakes"] and 0 <= pm["auc"] <= 1
+    assert sorted(m["robustness"]) == ["jpeg_40", "jpeg_60"]
+    assert m["robustness"]["jpeg_40"]["jpeg_quality"] == 40
+    # re-encoding changes the pixels, so the scores move (but stay scores of the same crops)
+    assert m["robustness"]["jpeg_40"]["auc"] != fr["auc"]
+    assert any(w.startswith(f"small test set: {res.frames} crops") for w in m["warnings"])
+    assert m["dataset_caveat"] == "identities may cross the split" and m["degenerate"] is None
+    summary = (tmp_path / "r" / "summary.md").read_text()
+    assert "Dataset caveat:** identities may cross the split" in summary
+    assert "JPEG q40" in summary and "*baseline*" in summary and "original vs" in summary
+    html = (tmp_path / "r" / "report.html").read_text()
+    assert "identities may cross the split" in html and 'id="robustness"' in html
+    assert 'id="per-method"' in html
+
+
+def test_a_constant_model_is_reported_as_degenerate(synthetic_etl, tmp_path, capsys):
+    from tests.onnx_factory import tiny_model
+    from train.cli import main
+
+    classes = synthetic_etl[1].classes
+    model = tiny_model(tmp_path / "const.onnx", size=SIZE, classes=classes,
+                       weights=np.zeros((3, len(classes)), np.float32))
+    rc = main(["-q", "evaluate", str(model), "--data", str(synthetic_etl[1].data_dir),
+               "--out", str(tmp_path / "r"), "--jpeg", "none"])
+    assert rc == 0
+    m = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    assert m["degenerate"]["p_fake_distinct"] == 1
+    assert "near-constant P_fake" in m["degenerate"]["reason"]
+    assert m["warnings"][0].startswith("DEGENERATE MODEL: near-constant P_fake")
+    assert m["binary_frame"]["auc"] == 0.5 and m["robustness"] == {}
+    assert "DEGENERATE MODEL" in capsys.readouterr().out
+
+
+def test_bad_jpeg_option_is_a_one_line_error(synthetic_etl, twin_models, tmp_path, capsys):
+    from train.cli import main
+
+    rc = main(["evaluate", str(twin_models[1]), "--data", str(synthetic_etl[1].data_dir),
+               "--out", str(tmp_path / "r"), "--jpeg", "60,abc"])
+    assert rc == 1 and "--jpeg wants comma-separated qualities" in capsys.readouterr().err
