@@ -309,13 +309,31 @@ def import_crops(cfg: ImportConfig) -> ImportResult:
                         time.perf_counter() - t0)
 
 
+def identity_caveat(images: list[Image]) -> str | None:
+    """A warning for evaluation reports when the dataset cannot keep people apart across splits.
+
+    Loose files (no ``<class>/<video>/`` sub-folder) carry no video or identity id, so a fake
+    ``X_Y`` may train while the original ``X`` tests: the test numbers are then optimistic.
+    """
+    loose = sum(1 for im in images if im.video.rsplit("/", 1)[-1] == Path(im.path).stem)
+    if not loose:
+        return None
+    return (f"{loose} of {len(images)} images carry no video or identity id, so the same person "
+            "(or a fake made from their video) may appear in both train and test: test numbers "
+            "are optimistic")
+
+
 def _write_records(cfg: ImportConfig, scan: Scan, images: list[Image], out: Path) -> None:
     (out / CLASSES_JSON).write_text(json.dumps(list(scan.classes)))
     pd.DataFrame([{"video": v, "class": c, "group": v, "split": s} for v, c, s in
                   dict.fromkeys((i.video, i.cls, i.split) for i in images)]
                  ).to_csv(out / SPLITS_CSV, index=False)
+    caveat = identity_caveat(images)
+    if caveat:
+        log.warning("%s", caveat)
     record = {
         "source": "import-crops",
+        "dataset_caveat": caveat,
         "dataset_root": str(Path(cfg.src).resolve()),
         "layout": scan.layout,
         "given_splits": list(scan.given_splits),

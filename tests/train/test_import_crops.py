@@ -71,6 +71,7 @@ def test_split_layout_keeps_test_carves_val_and_writes_the_etl_files(tmp_path):
     assert rec["source"] == "import-crops" and rec["dataset_root"] == str(src.resolve())
     assert rec["crop_geometry"] == GEOMETRY_PRESETS["haar"].to_dict()
     assert rec["resume_key"]["size"] == 32 and rec["synthetic"] is False
+    assert rec["dataset_caveat"].startswith("59 of 59 images carry no video or identity id")
     val = split_data(d, "val", res.classes)
     assert len(val) == 8 and set(val.labels.tolist()) == {0, 1, 2}
 
@@ -113,6 +114,7 @@ def test_subfolders_are_videos_that_never_cross_splits(tmp_path):
     assert ok.groupby("video")["split"].nunique().max() == 1
     assert ok.groupby("video").size().eq(3).all() and ok["frame"].max() == 2
     assert set(ok["split"]) == {"train", "val", "test"}
+    assert json.loads((res.data_dir / "etl_config.json").read_text())["dataset_caveat"] is None
 
 
 def test_a_corrupt_image_is_recorded_and_the_run_goes_on(tmp_path):
