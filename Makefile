@@ -3,7 +3,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo install lint bench clean
+.PHONY: test demo install lint bench clean pretrained
+
+DATA ?= ../shared/datasets/ffpp_c23_faces
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,6 +20,10 @@ test: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) -m train demo --out demo-output
+
+# Reproduce the shipped models (edge_detector/models) from the FF++ face-crop dataset, seeded.
+pretrained: $(STAMP)
+	$(PY) -m export.pretrained --data $(DATA) --work build/pretrained --dest edge_detector/models
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
