@@ -17,7 +17,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 demo: $(STAMP)
-	$(PY) -m train demo --out demo-output
+	$(PY) -m demo --out demo-output
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -15,6 +15,7 @@ from typing import Any
 from . import htmlkit as hk
 from . import svg
 from .errors import SinkError
+from .notices import SYNTHETIC_WARNING
 from .timeline import Timeline, TimelinePoint
 
 VERDICT_STYLE = {"FAKE": ("#c62828", "#fdecea"), "REAL": ("#2e7d32", "#e8f5e9"),
@@ -107,8 +108,6 @@ def _banner(r: dict[str, Any]) -> str:
 
 
 def _warnings(r: dict[str, Any], contract: dict[str, Any]) -> str:
-    from .runner import SYNTHETIC_WARNING
-
     out = []
     if contract.get("synthetic_demo"):
         out.append(f'<div class="warn synthetic"><b>Demo model.</b> {hk.esc(SYNTHETIC_WARNING)}.</div>')

@@ -1,5 +1,7 @@
 """``python -m train <command>``: etl, fit, evaluate, make-demo-data, bench-decode.
 
+``make demo`` lives in the ``demo`` package (``python -m demo``), above both train and export.
+
 TensorFlow is imported only by the commands that need it (fit, evaluate of a .keras file).
 """
 
@@ -120,22 +122,6 @@ def make_demo_data(out_root: Path, identities: int, frames: int, width: int, hei
                f"in {info.root}")
 
 
-@cli.command()
-@click.option("--out", type=_PATH, default=Path("demo-output"), show_default=True)
-@click.option("--identities", default=32, show_default=True)
-@click.option("--epochs", default=24, show_default=True)
-@click.option("--fixtures", type=_PATH, default=None,
-              help="Real media folder [$EDGE_FIXTURES or ../shared/fixtures when present].")
-def demo(out: Path, identities: int, epochs: int, fixtures: Path | None) -> None:
-    """The whole system on embedded data: data -> etl -> fit -> evaluate -> export -> edge-detect."""
-    from .demo import DemoConfig, format_demo, run_demo
-
-    fixtures = fixtures or Path(os.environ.get("EDGE_FIXTURES", "../shared/fixtures"))
-    cfg = DemoConfig(out, identities=identities, epochs=epochs,
-                     fixtures=fixtures if fixtures.is_dir() else None)
-    click.echo(format_demo(run_demo(cfg)))
-
-
 @cli.command("bench-decode")
 @click.argument("videos", nargs=-1, required=True, type=_EXISTING)
 @click.option("--frames-per-video", default=8, show_default=True)
@@ -152,11 +138,14 @@ def bench_decode(videos: tuple[Path, ...], frames_per_video: int, repeats: int) 
                    f"({t.frames / t.seconds:.1f} frames/s)")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point; errors become one line on stderr and exit code 1."""
+def run_click(command: click.Command, argv: list[str] | None, prog_name: str) -> int:
+    """Runs a click command: user errors (TrainError, EdgeDetectError, OSError) become one line on
+    stderr and their exit code; any other exception is a bug and keeps its traceback."""
+    from edge_detector.errors import EdgeDetectError
+
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
-        cli.main(args=argv, prog_name="python -m train", standalone_mode=False)
+        command.main(args=argv, prog_name=prog_name, standalone_mode=False)
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:
@@ -165,17 +154,18 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 130
-    except (FileNotFoundError, ValueError, OSError, RuntimeError) as exc:
+    except EdgeDetectError as exc:  # TrainError, ExportError and the runtime's own
+        click.echo(f"error: {exc}", err=True)
+        return exc.exit_code
+    except OSError as exc:  # disk full, permission denied: the machine, not the code
         click.echo(f"error: {exc}", err=True)
         return 1
-    except Exception as exc:  # EdgeDetectError and friends: one line, no traceback
-        from edge_detector.errors import EdgeDetectError
-
-        if isinstance(exc, EdgeDetectError):
-            click.echo(f"error: {exc}", err=True)
-            return exc.exit_code
-        raise
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m train``; see :func:`run_click` for errors and exit codes."""
+    return run_click(cli, argv, "python -m train")
 
 
 if __name__ == "__main__":

@@ -23,8 +23,9 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from edge_detector.faces import DEFAULT_MARGIN, FaceDetector, crop_face
 
+from .errors import ConfigError
 from .frames import DECODERS, DEFAULT_DECODER, VideoReadError, read_sampled
-from .layout import scan_dataset
+from .layout import SYNTHETIC_MARKER, scan_dataset
 from .manifest import (
     DONE,
     FAILED,
@@ -37,7 +38,6 @@ from .manifest import (
     read_manifest,
 )
 from .splits import DEFAULT_FRACTIONS, SPLIT_MODES, SPLITS, assign_splits
-from .synthetic import SYNTHETIC_MARKER
 
 log = logging.getLogger(__name__)
 
@@ -70,17 +70,17 @@ class EtlConfig:
 
     def __post_init__(self) -> None:
         if self.frames_per_video < 1:
-            raise ValueError(f"--frames-per-video must be >= 1, got {self.frames_per_video}")
+            raise ConfigError(f"--frames-per-video must be >= 1, got {self.frames_per_video}")
         if self.size < 16:
-            raise ValueError(f"--size must be >= 16, got {self.size}")
+            raise ConfigError(f"--size must be >= 16, got {self.size}")
         if self.margin < 1.0:
-            raise ValueError(f"--margin must be >= 1.0, got {self.margin}")
+            raise ConfigError(f"--margin must be >= 1.0, got {self.margin}")
         if self.split not in SPLIT_MODES:
-            raise ValueError(f"--split must be one of {', '.join(SPLIT_MODES)}, got {self.split}")
+            raise ConfigError(f"--split must be one of {', '.join(SPLIT_MODES)}, got {self.split}")
         if self.decoder not in DECODERS:
-            raise ValueError(f"--decoder must be one of {', '.join(DECODERS)}")
+            raise ConfigError(f"--decoder must be one of {', '.join(DECODERS)}")
         if self.workers < 1:
-            raise ValueError(f"--workers must be >= 1, got {self.workers}")
+            raise ConfigError(f"--workers must be >= 1, got {self.workers}")
 
     def resume_key(self) -> dict:
         d = asdict(self)
@@ -180,8 +180,8 @@ def _check_resume(cfg: EtlConfig) -> None:
         diff = [k for k in key if json.dumps(old.get(k)) != json.dumps(key[k])]
         if diff:
             k = diff[0]
-            raise ValueError(f"{cfg.out} was made with {k}={old.get(k)!r}, not {key[k]!r}: "
-                             "use the same settings to resume, or another --out")
+            raise ConfigError(f"{cfg.out} was made with {k}={old.get(k)!r}, not {key[k]!r}: "
+                              "use the same settings to resume, or another --out")
     cfg.out.mkdir(parents=True, exist_ok=True)
     record = {"resume_key": key, "dataset_root": str(cfg.dataset_root), "decoder": cfg.decoder,
               "synthetic": (Path(cfg.dataset_root) / SYNTHETIC_MARKER).is_file()}
@@ -197,8 +197,8 @@ def _check_same_splits(data_dir: Path, finished: set[str], assign: dict) -> None
     moved = [v for v, s in zip(term["video"], term["split"], strict=True)
              if v in assign and assign[v].split != s]
     if moved:
-        raise ValueError(f"{len(moved)} finished videos (e.g. {moved[0]}) would now go to another "
-                         "split (was the dataset changed?): use another --out")
+        raise ConfigError(f"{len(moved)} finished videos (e.g. {moved[0]}) would now go to another "
+                          "split (was the dataset changed?): use another --out")
 
 
 def summarize(data_dir: Path, classes: tuple[str, ...]) -> tuple[pd.DataFrame, dict[str, str],

@@ -116,7 +116,7 @@ def render_report_html(m: dict[str, Any], contract: ModelContract, rocs: dict[st
 
 
 def _warnings(m: dict[str, Any], synthetic: bool, data_dir: Path) -> str:
-    from edge_detector.runner import SYNTHETIC_WARNING
+    from edge_detector.notices import SYNTHETIC_WARNING
 
     out = []
     if synthetic:
