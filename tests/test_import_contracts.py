@@ -40,7 +40,7 @@ def test_contracts_are_kept_today():
 
 @pytest.mark.parametrize(("module", "line", "broken"), [
     ("edge_detector/types.py", "from . import cli", "Runtime layers"),  # a layer imports upwards
-    ("edge_detector/report.py", "from . import runner", "Runtime layers"),  # the old cycle
+    ("edge_detector/report/page.py", "from .. import runner", "Runtime layers"),  # the old cycle
     ("edge_detector/sources.py", "import tensorflow", "never imports training, export or TensorFlow"),
     ("edge_detector/faces.py", "import train.layout", "never imports training, export or TensorFlow"),
     ("train/fit.py", "import export.parity", "export may import train, never the reverse"),

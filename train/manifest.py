@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from edge_detector.atomic import atomic_open
+
 from .errors import ConfigError, MissingFileError
 
 log = logging.getLogger(__name__)
@@ -128,12 +130,10 @@ def load_finished(data_dir: Path) -> set[str]:
         dedup.append(r)
     if len(dedup) != len(rows) or not path.read_text().endswith("\n"):
         log.info("manifest: dropping %d rows of unfinished videos", len(rows) - len(dedup))
-        tmp = path.with_suffix(".csv.part")
-        with tmp.open("w", newline="") as f:
+        with atomic_open(path, "w", newline="") as f:
             w = csv.writer(f, lineterminator="\n")
             w.writerow(COLUMNS)
             w.writerows(dedup)
-        os.replace(tmp, path)
     return finished
 
 
