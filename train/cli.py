@@ -44,14 +44,16 @@ def cli(quiet: bool) -> None:
               show_default=True, help="grab was faster on FF++ c23 videos.")
 @click.option("--conf", "conf_threshold", default=0.5, show_default=True,
               help="Face detector confidence threshold.")
+@click.option("--format", "crop_format", type=click.Choice(["png", "jpg"]), default="png",
+              show_default=True, help="Crop files: lossless PNG, or JPEG q95 (smaller, not exact).")
 def etl(dataset_root: Path, out: Path, frames_per_video: int, size: int, margin: float,
         split: str, splits_dir: Path | None, seed: int, workers: int, decoder: str,
-        conf_threshold: float) -> None:
+        conf_threshold: float, crop_format: str) -> None:
     """Videos under DATASET_ROOT -> face crops + manifest in --out (resumable)."""
     from .etl import EtlConfig, format_result, run_etl
 
     cfg = EtlConfig(dataset_root, out, frames_per_video, size, margin, split, splits_dir, seed,
-                    workers, decoder, conf_threshold)
+                    workers, decoder, conf_threshold, crop_format=crop_format)
     click.echo(format_result(run_etl(cfg)))
 
 

@@ -45,9 +45,12 @@ CLASSES_JSON = "classes.json"
 ETL_CONFIG_JSON = "etl_config.json"
 SPLITS_CSV = "splits.csv"
 JPEG_QUALITY = 95
+# Lossless PNG by default, so training sees exactly the pixels the runtime crops; JPEG is opt-in.
+CROP_FORMATS = {"png": (".png", [cv2.IMWRITE_PNG_COMPRESSION, 1]),
+                "jpg": (".jpg", [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])}
 # Settings that change the crops or the splits: a resumed run must use the same values.
 _RESUME_KEYS = ("frames_per_video", "size", "margin", "split", "seed", "conf_threshold",
-                "splits_dir", "fractions")
+                "splits_dir", "fractions", "crop_format")
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,7 @@ class EtlConfig:
     conf_threshold: float = 0.5
     fractions: tuple[float, float, float] = DEFAULT_FRACTIONS
     progress: bool = True
+    crop_format: str = "png"
 
     def __post_init__(self) -> None:
         if self.frames_per_video < 1:
@@ -79,6 +83,8 @@ class EtlConfig:
             raise ConfigError(f"--split must be one of {', '.join(SPLIT_MODES)}, got {self.split}")
         if self.decoder not in DECODERS:
             raise ConfigError(f"--decoder must be one of {', '.join(DECODERS)}")
+        if self.crop_format not in CROP_FORMATS:
+            raise ConfigError(f"--format must be one of {', '.join(CROP_FORMATS)}, got {self.crop_format}")
         if self.workers < 1:
             raise ConfigError(f"--workers must be >= 1, got {self.workers}")
 
@@ -102,6 +108,7 @@ class VideoJob:
     margin: float
     decoder: str
     out: Path
+    crop_format: str = "png"
 
 
 @dataclass(frozen=True)
@@ -157,9 +164,10 @@ def process_video(job: VideoJob, detector: FaceDetector | None = None) -> list[M
                 rows.append(ManifestRow(**common, status=NO_FACE))
                 continue
             box = faces.xyxy[0]
-            rel = f"{job.split}/{job.cls}/{job.stem}_{f.index:05d}.jpg"
+            suffix, params = CROP_FORMATS[job.crop_format]
+            rel = f"{job.split}/{job.cls}/{job.stem}_{f.index:05d}{suffix}"
             crop = crop_face(f.image_bgr, box, job.size, job.margin)
-            if not cv2.imwrite(str(job.out / rel), crop, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]):
+            if not cv2.imwrite(str(job.out / rel), crop, params):
                 raise OSError(f"cannot write {job.out / rel}")
             x1, y1, x2, y2 = (round(float(v), 1) for v in box)
             rows.append(ManifestRow(**common, x1=x1, y1=y1, x2=x2, y2=y2,
@@ -248,7 +256,7 @@ def run_etl(cfg: EtlConfig,
     finished = load_finished(cfg.out)
     _check_same_splits(cfg.out, finished, assign)
     jobs = [VideoJob(v.path, v.key, v.cls, v.stem, assign[v.key].group, assign[v.key].split,
-                     cfg.frames_per_video, cfg.size, cfg.margin, cfg.decoder, cfg.out)
+                     cfg.frames_per_video, cfg.size, cfg.margin, cfg.decoder, cfg.out, cfg.crop_format)
             for v in scan.videos if v.key not in finished]
     skipped = len(scan.videos) - len(jobs)
     if skipped:

@@ -50,8 +50,8 @@ def test_etl_writes_crops_manifest_classes_and_identity_splits(small_videos, tmp
     ok = df[df["status"] == OK]
     assert len(ok) == 24 and (ok["confidence"] > 0.5).all()
     assert ((ok["x2"] > ok["x1"]) & (ok["y2"] > ok["y1"])).all()
-    for _, r in ok.iterrows():  # DATA_DIR/<split>/<class>/<stem>_<frame>.jpg
-        assert r["crop"].startswith(f"{r['split']}/{r['class']}/")
+    for _, r in ok.iterrows():  # DATA_DIR/<split>/<class>/<stem>_<frame>.png (lossless default)
+        assert r["crop"].startswith(f"{r['split']}/{r['class']}/") and r["crop"].endswith(".png")
     # each pair (a, b): original/a, original/b, Deepfakes/a_b, Deepfakes/b_a share one split
     by_video = df.groupby("video")["split"].first()
     for a, b in ((0, 1), (2, 3), (4, 5)):
