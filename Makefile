@@ -16,10 +16,11 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 test: $(STAMP)
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -q
 
 demo: $(STAMP)
-	$(PY) -m train demo --out demo-output
+	$(PY) -m demo --out demo-output
 
 # Reproduce the shipped models (edge_detector/models) from the FF++ face-crop dataset, seeded.
 pretrained: $(STAMP)
@@ -27,6 +28,7 @@ pretrained: $(STAMP)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 
 bench: $(STAMP)
 	$(PY) benchmarks/latency.py

@@ -9,6 +9,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from edge_detector.atomic import atomic_path
+
 from .model_files import BenchSetupError
 
 log = logging.getLogger(__name__)
@@ -57,18 +59,16 @@ def make_clip(path: Path, width: int = 1280, height: int = 720, frames: int = 15
     """Write (once) an mp4v clip; the file name carries its size so variants never collide."""
     if path.is_file() and path.stat().st_size > 0:
         return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    part = path.with_name(path.stem + ".part" + path.suffix)
-    writer = cv2.VideoWriter(str(part), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
-    if not writer.isOpened():
-        raise BenchSetupError(f"cannot open an mp4v writer for {part}")
-    photo = face_photo_bgr()
-    try:
-        for t in range(frames):
-            writer.write(clip_frame(photo, width, height, t))
-    finally:
-        writer.release()
-    os.replace(part, path)
+    with atomic_path(path, keep_suffix=True) as part:  # the writer picks mp4 from the suffix
+        writer = cv2.VideoWriter(str(part), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+        if not writer.isOpened():
+            raise BenchSetupError(f"cannot open an mp4v writer for {part}")
+        photo = face_photo_bgr()
+        try:
+            for t in range(frames):
+                writer.write(clip_frame(photo, width, height, t))
+        finally:
+            writer.release()
     log.info("wrote benchmark clip %s (%dx%d, %d frames)", path, width, height, frames)
     return path
 

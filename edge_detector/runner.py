@@ -20,6 +20,7 @@ from . import __version__
 from .aggregate import VideoAggregator
 from .annotate import Annotator
 from .errors import EdgeDetectError, SinkError
+from .notices import SYNTHETIC_WARNING
 from .pipeline import Pipeline
 from .sinks import CsvSink, VideoSink, write_image, write_json
 from .sources import FrameSource
@@ -28,10 +29,6 @@ from .types import FrameResult, VideoSummary
 
 log = logging.getLogger(__name__)
 RESULT_FILES = ("summary.json", "frames.csv")
-SYNTHETIC_WARNING = (
-    "this model was trained on synthetic demo data: it detects the demo's synthetic edits, "
-    "not real deepfakes"
-)
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from edge_detector.atomic import write_json
 from edge_detector.contract import ModelContract
 
-from .files import sha256_file, write_json_atomic
+from .files import sha256_file
 from .parity import Agreement
 from .quantize import QuantReport
 
@@ -69,4 +70,4 @@ def write_card(
         "contract": contract.to_dict(),
         "files": files,
     }
-    return write_json_atomic(card, card_path(onnx_file.path))
+    return write_json(card_path(onnx_file.path), card, sort_keys=True)

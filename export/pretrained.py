@@ -20,10 +20,10 @@ from typing import Any
 
 import click
 
+from edge_detector.atomic import write_json
 from train.runinfo import environment
 
 from .card import card_path, int8_path
-from .files import write_json_atomic
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ def ship(onnx: Path, metrics: dict[str, Any], name: str, dest: Path,
                            "(Youden's J); --threshold overrides it"),
         "training": training or {},
     })
-    write_json_atomic(card, dest / f"{name}.card.json")
+    write_json(dest / f"{name}.card.json", card, sort_keys=True)
     return target
 
 
@@ -112,7 +112,7 @@ def write_index(dest: Path) -> list[str]:
     for card in dest.glob("*.card.json"):
         aucs[card.name[: -len(".card.json")]] = json.loads(card.read_text())["test_metrics"]["frame_auc"]
     order = sorted(aucs, key=lambda n: -(aucs[n] or 0.0))
-    write_json_atomic({"models": order, "rule": "highest test frame AUC first"}, dest / "index.json")
+    write_json(dest / "index.json", {"models": order, "rule": "highest test frame AUC first"})
     return order
 
 
@@ -172,7 +172,7 @@ def main(data_src: Path, work: Path, dest: Path, only: tuple[str, ...]) -> None:
         if not only or recipe.name in only:
             build(recipe, data_src, work, dest, record)
     record["index"] = write_index(dest)
-    write_json_atomic(record, work / "pretrained.json")
+    write_json(work / "pretrained.json", record)
     click.echo(f"shipped {', '.join(record['index'])} -> {dest} (default {record['index'][0]})")
 
 

@@ -37,3 +37,36 @@ def face_video(tmp_path_factory) -> Path:
     return write_video(
         tmp_path_factory.mktemp("videos") / "astronaut.mp4", frames=30, no_face_frames={10, 11, 12}
     )
+
+
+SYNTH_IDENTITIES = 24
+SYNTH_CROP = 64  # the ETL writes crops at the model's input size, so preprocess never resizes
+TRAIN_EPOCHS = 20
+
+
+@pytest.fixture(scope="session")
+def synthetic_etl(tmp_path_factory):
+    """``(DatasetInfo, EtlResult)`` of the session's synthetic dataset: 24 identities (12 FF++-style
+    pairs) x 5 classes, 4 lossless PNG crops of 64 px per video (2 ETL workers)."""
+    from train.synthetic import make_etl_dataset
+
+    return make_etl_dataset(tmp_path_factory.mktemp("synthetic"), identities=SYNTH_IDENTITIES,
+                            frames=12, frames_per_video=4, crop_size=SYNTH_CROP, workers=2)
+
+
+@pytest.fixture(scope="session")
+def trained_model(synthetic_etl, tmp_path_factory):
+    """The session's ONE trained model (``train.fit.FitResult``), shared by every test that needs one.
+
+    Scratch CNN, 64 px, batch 8, up to 20 epochs (~700 steps, so BatchNorm's moving statistics
+    converge), seeded and with TensorFlow op determinism: the same weights on every run.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    from train.fit import FitConfig, fit
+
+    tf.config.experimental.enable_op_determinism()
+    return fit(FitConfig(arch="scratch", data_dir=synthetic_etl[1].data_dir,
+                         out=tmp_path_factory.mktemp("trained") / "run", epochs=TRAIN_EPOCHS,
+                         batch_size=8, input_size=SYNTH_CROP, seed=0, verbose=0))

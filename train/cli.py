@@ -1,5 +1,7 @@
 """``python -m train <command>``: etl, import-crops, fit, evaluate, make-demo-data, bench-decode.
 
+``make demo`` lives in the ``demo`` package (``python -m demo``), above both train and export.
+
 TensorFlow is imported only by the commands that need it (fit, evaluate of a .keras file).
 """
 
@@ -52,9 +54,11 @@ def cli(quiet: bool) -> None:
 @click.option("--cluster", metavar="ADDRESS",
               help="Run on Dask: tcp://HOST:8786, or local[:N] for a LocalCluster (needs the "
                    "'cluster' extra); --workers is then ignored.")
+@click.option("--format", "crop_format", type=click.Choice(["png", "jpg"]), default="png",
+              show_default=True, help="Crop files: lossless PNG, or JPEG q95 (smaller, not exact).")
 def etl(dataset_root: Path, out: Path, frames_per_video: int, size: int, margin: float,
         split: str, splits_dir: Path | None, seed: int, workers: int, decoder: str,
-        conf_threshold: float, cluster: str | None) -> None:
+        conf_threshold: float, cluster: str | None, crop_format: str) -> None:
     """Videos under DATASET_ROOT -> face crops + manifest in --out (resumable)."""
     from .etl import EtlConfig, format_result, run_etl
 
@@ -63,7 +67,7 @@ def etl(dataset_root: Path, out: Path, frames_per_video: int, size: int, margin:
 
         require_dask()  # one line before any work when the extra is missing
     cfg = EtlConfig(dataset_root, out, frames_per_video, size, margin, split, splits_dir, seed,
-                    workers, decoder, conf_threshold, cluster=cluster)
+                    workers, decoder, conf_threshold, cluster=cluster, crop_format=crop_format)
     click.echo(format_result(run_etl(cfg)))
 
 
@@ -181,22 +185,6 @@ def make_demo_data(out_root: Path, identities: int, frames: int, width: int, hei
                f"in {info.root}")
 
 
-@cli.command()
-@click.option("--out", type=_PATH, default=Path("demo-output"), show_default=True)
-@click.option("--identities", default=32, show_default=True)
-@click.option("--epochs", default=24, show_default=True)
-@click.option("--fixtures", type=_PATH, default=None,
-              help="Real media folder [$EDGE_FIXTURES or ../shared/fixtures when present].")
-def demo(out: Path, identities: int, epochs: int, fixtures: Path | None) -> None:
-    """The whole system on embedded data: data -> etl -> fit -> evaluate -> export -> edge-detect."""
-    from .demo import DemoConfig, format_demo, run_demo
-
-    fixtures = fixtures or Path(os.environ.get("EDGE_FIXTURES", "../shared/fixtures"))
-    cfg = DemoConfig(out, identities=identities, epochs=epochs,
-                     fixtures=fixtures if fixtures.is_dir() else None)
-    click.echo(format_demo(run_demo(cfg)))
-
-
 @cli.command("bench-decode")
 @click.argument("videos", nargs=-1, required=True, type=_EXISTING)
 @click.option("--frames-per-video", default=8, show_default=True)
@@ -213,11 +201,14 @@ def bench_decode(videos: tuple[Path, ...], frames_per_video: int, repeats: int) 
                    f"({t.frames / t.seconds:.1f} frames/s)")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point; errors become one line on stderr and exit code 1."""
+def run_click(command: click.Command, argv: list[str] | None, prog_name: str) -> int:
+    """Runs a click command: user errors (TrainError, EdgeDetectError, OSError) become one line on
+    stderr and their exit code; any other exception is a bug and keeps its traceback."""
+    from edge_detector.errors import EdgeDetectError
+
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
-        cli.main(args=argv, prog_name="python -m train", standalone_mode=False)
+        command.main(args=argv, prog_name=prog_name, standalone_mode=False)
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:
@@ -226,17 +217,18 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 130
-    except (FileNotFoundError, ValueError, OSError, RuntimeError) as exc:
+    except EdgeDetectError as exc:  # TrainError, ExportError and the runtime's own
+        click.echo(f"error: {exc}", err=True)
+        return exc.exit_code
+    except OSError as exc:  # disk full, permission denied: the machine, not the code
         click.echo(f"error: {exc}", err=True)
         return 1
-    except Exception as exc:  # EdgeDetectError and friends: one line, no traceback
-        from edge_detector.errors import EdgeDetectError
-
-        if isinstance(exc, EdgeDetectError):
-            click.echo(f"error: {exc}", err=True)
-            return exc.exit_code
-        raise
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m train``; see :func:`run_click` for errors and exit codes."""
+    return run_click(cli, argv, "python -m train")
 
 
 if __name__ == "__main__":

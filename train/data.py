@@ -20,6 +20,7 @@ import numpy as np
 
 from edge_detector.contract import ModelContract
 
+from .errors import ConfigError, MissingFileError
 from .etl import CLASSES_JSON
 from .manifest import crops
 
@@ -43,7 +44,7 @@ class SplitData:
 def load_classes(data_dir: str | Path) -> tuple[str, ...]:
     path = Path(data_dir) / CLASSES_JSON
     if not path.is_file():
-        raise FileNotFoundError(f"no {CLASSES_JSON} in {data_dir}: run `python -m train etl` first")
+        raise MissingFileError(f"no {CLASSES_JSON} in {data_dir}: run `python -m train etl` first")
     return tuple(json.loads(path.read_text()))
 
 
@@ -53,8 +54,8 @@ def split_data(data_dir: str | Path, split: str, classes: tuple[str, ...]) -> Sp
     df = crops(data_dir, split)
     unknown = sorted(set(df["class"]) - set(classes))
     if unknown:
-        raise ValueError(f"{data_dir} has classes {unknown} that the model does not know "
-                         f"({list(classes)})")
+        raise ConfigError(f"{data_dir} has classes {unknown} that the model does not know "
+                          f"({list(classes)})")
     index = {c: i for i, c in enumerate(classes)}
     return SplitData(split, [str(data_dir / p) for p in df["crop"]],
                      np.array([index[c] for c in df["class"]], np.int32),
@@ -64,7 +65,7 @@ def split_data(data_dir: str | Path, split: str, classes: tuple[str, ...]) -> Sp
 def read_crop(path: str) -> np.ndarray:
     img = cv2.imread(path, cv2.IMREAD_COLOR)
     if img is None:
-        raise FileNotFoundError(f"cannot read crop {path}")
+        raise MissingFileError(f"cannot read crop {path}")
     return img
 
 

@@ -27,8 +27,9 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 from edge_detector.faces import DEFAULT_MARGIN, FaceDetector, crop_face
 from edge_detector.sinks import write_image
 
+from .errors import ConfigError
 from .frames import DECODERS, DEFAULT_DECODER, VideoReadError, read_sampled
-from .layout import scan_dataset
+from .layout import SYNTHETIC_MARKER, scan_dataset
 from .manifest import (
     DONE,
     FAILED,
@@ -41,7 +42,6 @@ from .manifest import (
     read_manifest,
 )
 from .splits import DEFAULT_FRACTIONS, SPLIT_MODES, SPLITS, assign_splits
-from .synthetic import SYNTHETIC_MARKER
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +50,12 @@ ETL_CONFIG_JSON = "etl_config.json"
 LOCK_FILE = ".etl.lock"
 SPLITS_CSV = "splits.csv"
 JPEG_QUALITY = 95
+# Lossless PNG by default, so training sees exactly the pixels the runtime crops; JPEG is opt-in.
+CROP_FORMATS = {"png": (".png", [cv2.IMWRITE_PNG_COMPRESSION, 1]),
+                "jpg": (".jpg", [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])}
 # Settings that change the crops or the splits: a resumed run must use the same values.
 _RESUME_KEYS = ("frames_per_video", "size", "margin", "split", "seed", "conf_threshold",
-                "splits_dir", "fractions")
+                "splits_dir", "fractions", "crop_format")
 
 
 @dataclass(frozen=True)
@@ -73,23 +76,26 @@ class EtlConfig:
     fractions: tuple[float, float, float] = DEFAULT_FRACTIONS
     progress: bool = True
     cluster: str | None = None  # a Dask scheduler address or local[:N] (see train.etl_cluster)
+    crop_format: str = "png"
 
     def __post_init__(self) -> None:
         # written as "not (lo <= x <= hi)" so that NaN, which fails every comparison, is refused
         if not 1 <= self.frames_per_video <= 10_000:
-            raise ValueError(f"--frames-per-video must be in [1, 10000], got {self.frames_per_video}")
+            raise ConfigError(f"--frames-per-video must be in [1, 10000], got {self.frames_per_video}")
         if not 16 <= self.size <= 1024:
-            raise ValueError(f"--size must be in [16, 1024], got {self.size}")
+            raise ConfigError(f"--size must be in [16, 1024], got {self.size}")
         if not (math.isfinite(self.margin) and 1.0 <= self.margin <= 4.0):
-            raise ValueError(f"--margin must be in [1.0, 4.0], got {self.margin}")
+            raise ConfigError(f"--margin must be in [1.0, 4.0], got {self.margin}")
         if not (math.isfinite(self.conf_threshold) and 0.0 < self.conf_threshold <= 1.0):
-            raise ValueError(f"--conf must be in (0, 1], got {self.conf_threshold}")
+            raise ConfigError(f"--conf must be in (0, 1], got {self.conf_threshold}")
         if self.split not in SPLIT_MODES:
-            raise ValueError(f"--split must be one of {', '.join(SPLIT_MODES)}, got {self.split}")
+            raise ConfigError(f"--split must be one of {', '.join(SPLIT_MODES)}, got {self.split}")
         if self.decoder not in DECODERS:
-            raise ValueError(f"--decoder must be one of {', '.join(DECODERS)}")
+            raise ConfigError(f"--decoder must be one of {', '.join(DECODERS)}")
+        if self.crop_format not in CROP_FORMATS:
+            raise ConfigError(f"--format must be one of {', '.join(CROP_FORMATS)}, got {self.crop_format}")
         if not 1 <= self.workers <= 256:
-            raise ValueError(f"--workers must be in [1, 256], got {self.workers}")
+            raise ConfigError(f"--workers must be in [1, 256], got {self.workers}")
 
     def resume_key(self) -> dict:
         d = asdict(self)
@@ -111,6 +117,7 @@ class VideoJob:
     margin: float
     decoder: str
     out: Path
+    crop_format: str = "png"
 
 
 @dataclass(frozen=True)
@@ -178,9 +185,10 @@ def process_video(job: VideoJob, detector: FaceDetector | None = None) -> list[M
                 rows.append(ManifestRow(**common, status=NO_FACE))
                 continue
             box = faces.xyxy[0]
-            rel = f"{job.split}/{job.cls}/{job.stem}_{f.index:05d}.jpg"
+            suffix, params = CROP_FORMATS[job.crop_format]
+            rel = f"{job.split}/{job.cls}/{job.stem}_{f.index:05d}{suffix}"
             crop = crop_face(f.image_bgr, box, job.size, job.margin)
-            write_image(job.out / rel, crop, ".jpg", [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+            write_image(job.out / rel, crop, suffix, params)
             x1, y1, x2, y2 = (round(float(v), 1) for v in box)
             rows.append(ManifestRow(**common, x1=x1, y1=y1, x2=x2, y2=y2,
                                     confidence=round(float(faces.score[0]), 4), crop=rel))
@@ -200,8 +208,8 @@ def _check_resume(cfg: EtlConfig) -> None:
         diff = [k for k in key if json.dumps(old.get(k)) != json.dumps(key[k])]
         if diff:
             k = diff[0]
-            raise ValueError(f"{cfg.out} was made with {k}={old.get(k)!r}, not {key[k]!r}: "
-                             "use the same settings to resume, or another --out")
+            raise ConfigError(f"{cfg.out} was made with {k}={old.get(k)!r}, not {key[k]!r}: "
+                              "use the same settings to resume, or another --out")
     cfg.out.mkdir(parents=True, exist_ok=True)
     record = {"resume_key": key, "dataset_root": str(cfg.dataset_root), "decoder": cfg.decoder,
               "synthetic": (Path(cfg.dataset_root) / SYNTHETIC_MARKER).is_file()}
@@ -217,8 +225,8 @@ def _check_same_splits(data_dir: Path, finished: set[str], assign: dict) -> None
     moved = [v for v, s in zip(term["video"], term["split"], strict=True)
              if v in assign and assign[v].split != s]
     if moved:
-        raise ValueError(f"{len(moved)} finished videos (e.g. {moved[0]}) would now go to another "
-                         "split (was the dataset changed?): use another --out")
+        raise ConfigError(f"{len(moved)} finished videos (e.g. {moved[0]}) would now go to another "
+                          "split (was the dataset changed?): use another --out")
 
 
 def summarize(data_dir: Path, classes: tuple[str, ...]) -> tuple[pd.DataFrame, dict[str, str],
@@ -302,7 +310,7 @@ def _run_etl(cfg: EtlConfig, on_video, t0: float) -> EtlResult:
     finished = load_finished(cfg.out)
     _check_same_splits(cfg.out, finished, assign)
     jobs = [VideoJob(v.path, v.key, v.cls, v.stem, assign[v.key].group, assign[v.key].split,
-                     cfg.frames_per_video, cfg.size, cfg.margin, cfg.decoder, cfg.out)
+                     cfg.frames_per_video, cfg.size, cfg.margin, cfg.decoder, cfg.out, cfg.crop_format)
             for v in scan.videos if v.key not in finished]
     skipped = len(scan.videos) - len(jobs)
     if skipped:

@@ -23,6 +23,7 @@ from tqdm import tqdm
 from edge_detector.contract import ModelContract
 
 from .data import load_classes, read_crops_bgr, split_data
+from .errors import ConfigError, MissingFileError
 from .eval_metrics import compute_metrics, dataset_caveat, video_scores
 from .metrics import BinaryMetrics, roc_curve
 from .plots import confusion_matrix_png, roc_png
@@ -78,14 +79,14 @@ def load_predictor(model_path: str | Path, data_dir: str | Path, batch_size: int
     """(BGR uint8 crops -> probabilities, contract) for a ``.onnx`` or ``.keras`` file."""
     model_path = Path(model_path)
     if not model_path.is_file():
-        raise FileNotFoundError(f"model file not found: {model_path}")
+        raise MissingFileError(f"model file not found: {model_path}")
     if model_path.suffix == ".onnx":
         from edge_detector.classifier import OnnxClassifier
 
         clf = OnnxClassifier(model_path)
         return clf.predict, clf.contract
     if model_path.suffix != ".keras":
-        raise ValueError(f"{model_path}: expected a .keras or .onnx model")
+        raise ConfigError(f"{model_path}: expected a .keras or .onnx model")
     from edge_detector.preprocess import preprocess
 
     from .models import load_model, model_input_size
@@ -94,8 +95,8 @@ def load_predictor(model_path: str | Path, data_dir: str | Path, batch_size: int
     contract = ModelContract(_keras_classes(model_path, Path(data_dir)), model_input_size(model),
                              threshold=_run_threshold(model_path))
     if int(model.outputs[0].shape[-1]) != contract.num_classes:
-        raise ValueError(f"{model_path} has {model.outputs[0].shape[-1]} outputs but "
-                         f"{contract.num_classes} classes are listed")
+        raise ConfigError(f"{model_path} has {model.outputs[0].shape[-1]} outputs but "
+                          f"{contract.num_classes} classes are listed")
 
     def predict(crops_bgr: np.ndarray) -> np.ndarray:
         x = preprocess(crops_bgr, contract)
@@ -157,7 +158,7 @@ def evaluate(model_path: str | Path, data_dir: str | Path, split: str = "test",
     classes, oi = contract.class_names, contract.original_index
     data = split_data(data_dir, split, classes)
     if len(data) == 0:
-        raise ValueError(f"no '{split}' crops in {data_dir}")
+        raise ConfigError(f"no '{split}' crops in {data_dir}")
     threshold = contract.threshold or DEFAULT_THRESHOLD
     source = ("model contract (chosen on validation data)" if contract.threshold
               else "default 0.5 (the model carries none)")

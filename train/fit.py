@@ -31,6 +31,7 @@ from edge_detector.contract import ModelContract
 from .callbacks import EpochStats, FakeAUC, WarmCheckpoint
 from .data import class_weights, load_classes, make_tf_dataset, split_data, warm_cache
 from .degenerate import check_degenerate
+from .errors import ConfigError
 from .metrics import youden_threshold
 from .models import ARCHITECTURES, BACKBONE_NAME, build_model, default_input_size, load_model
 from .plots import training_curves
@@ -75,7 +76,7 @@ class FitConfig:
 
     def resolved(self) -> FitConfig:
         if self.arch not in ARCHITECTURES:
-            raise ValueError(f"unknown --arch {self.arch!r}; choose one of {', '.join(ARCHITECTURES)}")
+            raise ConfigError(f"unknown --arch {self.arch!r}; choose one of {', '.join(ARCHITECTURES)}")
         epochs, batch, lr, smooth = _DEFAULTS[self.arch]
         return replace(
             self, data_dir=Path(self.data_dir), out=Path(self.out),
@@ -189,7 +190,7 @@ def fit(config: FitConfig) -> FitResult:
     train, val = (split_data(cfg.data_dir, s, classes) for s in ("train", "val"))
     for d in (train, val):
         if len(d) == 0:
-            raise ValueError(f"no '{d.split}' crops in {cfg.data_dir}: the split is empty")
+            raise ConfigError(f"no '{d.split}' crops in {cfg.data_dir}: the split is empty")
     cfg.out.mkdir(parents=True, exist_ok=True)
     (cfg.out / MODEL_FILE).unlink(missing_ok=True)  # never report a previous run's model
     log.info("train %d crops, val %d crops, classes %s", len(train), len(val), list(classes))

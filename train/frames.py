@@ -21,6 +21,8 @@ import numpy as np
 
 from edge_detector.fsnames import cv2_path
 
+from .errors import ConfigError, TrainError
+
 log = logging.getLogger(__name__)
 
 DECODERS = ("seek", "grab")
@@ -28,7 +30,7 @@ DEFAULT_DECODER = "grab"
 DEFAULT_FPS = 25.0
 
 
-class VideoReadError(Exception):
+class VideoReadError(TrainError):
     """A video cannot be opened or has no decodable frames."""
 
 
@@ -122,7 +124,7 @@ def read_sampled(
 ) -> tuple[VideoProbe, list[SampledFrame]]:
     """Decode ``k`` evenly spaced frames of ``path``; raises :class:`VideoReadError` if none decode."""
     if decoder not in DECODERS:
-        raise ValueError(f"unknown decoder {decoder!r}; choose one of {', '.join(DECODERS)}")
+        raise ConfigError(f"unknown decoder {decoder!r}; choose one of {', '.join(DECODERS)}")
     cap = _open(Path(path))
     try:
         info = probe(cap)

@@ -15,11 +15,14 @@ from pathlib import Path
 from edge_detector.contract import FFPP_CLASSES, ORIGINAL
 from edge_detector.fsnames import display_name, is_utf8
 
+from .errors import MissingFileError
+
 log = logging.getLogger(__name__)
 
 METADATA_CSV = Path("csv") / "FF++_Metadata.csv"
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv")
 DFD = "DeepFakeDetection"
+SYNTHETIC_MARKER = "SYNTHETIC.json"  # written by train.synthetic at a generated dataset's root
 
 
 @dataclass(frozen=True)
@@ -111,7 +114,7 @@ def scan_dataset(root: str | Path) -> DatasetScan:
     """List the videos of every present class; raises ``FileNotFoundError`` if there are none."""
     root = Path(root)
     if not root.is_dir():
-        raise FileNotFoundError(f"dataset root not found: {root}")
+        raise MissingFileError(f"dataset root not found: {root}")
     layout, dirs = _class_dirs(root)
     videos: list[VideoItem] = []
     present, missing = [], []
@@ -130,10 +133,10 @@ def scan_dataset(root: str | Path) -> DatasetScan:
     if missing:
         log.warning("classes absent from %s (left out): %s", root, ", ".join(missing))
     if ORIGINAL not in present:
-        raise FileNotFoundError(f"no '{ORIGINAL}' videos under {root} ({layout} layout: "
-                                f"looked in {', '.join(map(str, dirs[ORIGINAL]))})")
+        raise MissingFileError(f"no '{ORIGINAL}' videos under {root} ({layout} layout: "
+                               f"looked in {', '.join(map(str, dirs[ORIGINAL]))})")
     if len(present) < 2:
-        raise FileNotFoundError(f"no manipulated videos under {root} ({layout} layout)")
+        raise MissingFileError(f"no manipulated videos under {root} ({layout} layout)")
     if layout == "kaggle":
         _check_metadata(root, videos)
     log.info("%s layout: %d videos in %d classes", layout, len(videos), len(present))

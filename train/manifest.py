@@ -17,6 +17,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from edge_detector.atomic import atomic_open
+
+from .errors import ConfigError, MissingFileError
+
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.csv"
@@ -80,7 +84,7 @@ class ManifestWriter:
 
     def write_video(self, rows: list[ManifestRow]) -> None:
         if not rows or rows[-1].status not in TERMINAL:
-            raise ValueError("a video's rows must end with a 'done' or 'failed' row")
+            raise ConfigError("a video's rows must end with a 'done' or 'failed' row")
         self._f.write(rows_to_csv(rows))
         self._f.flush()
         os.fsync(self._f.fileno())
@@ -103,7 +107,7 @@ def _read_rows(path: Path) -> list[list[str]]:
     if rows and rows[0] == COLUMNS:
         rows = rows[1:]
     elif rows:
-        raise ValueError(f"{path} is not a manifest written by this ETL (header {rows[0][:4]}...)")
+        raise ConfigError(f"{path} is not a manifest written by this ETL (header {rows[0][:4]}...)")
     return [r for r in rows if len(r) == len(COLUMNS)]
 
 
@@ -126,12 +130,10 @@ def load_finished(data_dir: Path) -> set[str]:
         dedup.append(r)
     if len(dedup) != len(rows) or not path.read_text().endswith("\n"):
         log.info("manifest: dropping %d rows of unfinished videos", len(rows) - len(dedup))
-        tmp = path.with_suffix(".csv.part")
-        with tmp.open("w", newline="") as f:
+        with atomic_open(path, "w", newline="") as f:
             w = csv.writer(f, lineterminator="\n")
             w.writerow(COLUMNS)
             w.writerows(dedup)
-        os.replace(tmp, path)
     return finished
 
 
@@ -139,7 +141,7 @@ def read_manifest(data_dir: str | Path) -> pd.DataFrame:
     """The manifest as a DataFrame (crop paths relative to ``data_dir``)."""
     path = Path(data_dir) / MANIFEST
     if not path.is_file():
-        raise FileNotFoundError(f"no {MANIFEST} in {data_dir}: run `python -m train etl` first")
+        raise MissingFileError(f"no {MANIFEST} in {data_dir}: run `python -m train etl` first")
     return pd.read_csv(path, dtype={"video": str, "class": str, "group": str, "split": str,
                                     "crop": str, "status": str, "detail": str},
                        keep_default_na=False, na_values={c: [""] for c in

@@ -21,6 +21,8 @@ import tensorflow as tf
 
 from edge_detector.contract import FFPP_CLASSES
 
+from .errors import ConfigError, MissingFileError
+
 log = logging.getLogger(__name__)
 
 AUGMENTATION_NAME = "augmentation"
@@ -45,8 +47,8 @@ class RandomJpegQuality(keras.layers.Layer):
     def __init__(self, min_quality: int = 60, max_quality: int = 95, **kwargs) -> None:
         super().__init__(**kwargs)
         if not 0 <= min_quality <= max_quality <= 100:
-            raise ValueError(f"JPEG quality range must be 0 <= min <= max <= 100, got "
-                             f"{min_quality}..{max_quality}")
+            raise ConfigError(f"JPEG quality range must be 0 <= min <= max <= 100, got "
+                              f"{min_quality}..{max_quality}")
         self.min_quality = int(min_quality)
         self.max_quality = int(max_quality)
 
@@ -95,7 +97,7 @@ def build_scratch_cnn(num_classes: int = len(FFPP_CLASSES),
                       input_size: int = SCRATCH_INPUT_SIZE) -> keras.Model:
     """The reference edge CNN (175,495 parameters for 7 classes at any input size)."""
     if num_classes < 2:
-        raise ValueError(f"num_classes must be >= 2, got {num_classes}")
+        raise ConfigError(f"num_classes must be >= 2, got {num_classes}")
     inputs = keras.Input((input_size, input_size, 3), name=INPUT_NAME)
     x = _scratch_augmentation()(inputs)
     x = keras.layers.Rescaling(1.0 / 255, name="rescale")(x)
@@ -136,7 +138,7 @@ def _backbone_weights(weights: str | os.PathLike | None) -> str | None:
         return "imagenet"
     path = Path(weights)
     if not path.is_file():
-        raise FileNotFoundError(f"EfficientNetB0 weights file not found: {path}")
+        raise MissingFileError(f"EfficientNetB0 weights file not found: {path}")
     return str(path)
 
 
@@ -149,7 +151,7 @@ def build_efficientnet_b0(num_classes: int = len(FFPP_CLASSES),
     path to a ``.weights.h5`` file of ``keras.applications.EfficientNetB0(include_top=False)``.
     """
     if num_classes < 2:
-        raise ValueError(f"num_classes must be >= 2, got {num_classes}")
+        raise ConfigError(f"num_classes must be >= 2, got {num_classes}")
     backbone = keras.applications.EfficientNetB0(
         include_top=False, weights=_backbone_weights(weights),
         input_shape=(input_size, input_size, 3),
@@ -197,12 +199,12 @@ def build_model(arch: str, num_classes: int, input_size: int | None = None,
         return build_efficientnet_b0(num_classes, input_size or EFFNET_INPUT_SIZE, weights)
     if arch == "lite0":
         return build_efficientnet_lite0(num_classes, input_size or EFFNET_INPUT_SIZE, weights)
-    raise ValueError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHITECTURES)}")
+    raise ConfigError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHITECTURES)}")
 
 
 def default_input_size(arch: str) -> int:
     if arch not in ARCHITECTURES:
-        raise ValueError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHITECTURES)}")
+        raise ConfigError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHITECTURES)}")
     return SCRATCH_INPUT_SIZE if arch == "scratch" else EFFNET_INPUT_SIZE
 
 
@@ -215,7 +217,7 @@ def load_model(path: str | os.PathLike) -> keras.Model:
     """Load a ``.keras`` file saved by training (registers :class:`RandomJpegQuality`)."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"model file not found: {path}")
+        raise MissingFileError(f"model file not found: {path}")
     return keras.models.load_model(
         path, custom_objects={"RandomJpegQuality": RandomJpegQuality}, compile=False
     )

@@ -1,22 +1,22 @@
 """``report.html`` of ``train evaluate``: the evaluation as one self-contained page.
 
-Built from the runtime report's pieces (:mod:`edge_detector.htmlkit`, :mod:`edge_detector.svg`):
+Built from the runtime report's pieces (:mod:`edge_detector.report.htmlkit`, :mod:`edge_detector.report.svg`):
 inline CSS and SVG, images as data: URIs, nothing that points outside the page.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from edge_detector import htmlkit as hk
-from edge_detector import svg
+from edge_detector.atomic import write_text
 from edge_detector.contract import ModelContract
+from edge_detector.report import htmlkit as hk
+from edge_detector.report import svg
 
 from .manifest import crops
 from .metrics import RocCurve
@@ -41,11 +41,7 @@ table.cm th.pred{text-align:center;font-size:12px}
 def write_report_html(path: Path, metrics: dict[str, Any], contract: ModelContract,
                       rocs: dict[str, RocCurve]) -> Path:
     """Render and replace ``path`` atomically (``metrics`` is what ``metrics.json`` holds)."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(render_report_html(metrics, contract, rocs), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return write_text(path, render_report_html(metrics, contract, rocs))
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -120,7 +116,7 @@ def render_report_html(m: dict[str, Any], contract: ModelContract, rocs: dict[st
 
 
 def _warnings(m: dict[str, Any], synthetic: bool, data_dir: Path) -> str:
-    from edge_detector.runner import SYNTHETIC_WARNING
+    from edge_detector.notices import SYNTHETIC_WARNING
 
     out = []
     if synthetic:

@@ -15,6 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import ConfigError, MissingFileError
 from .layout import VideoItem
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ def assign_groups(sizes: dict[str, int], seed: int,
     a group gets one.
     """
     if len(fractions) != len(SPLITS) or abs(sum(fractions) - 1.0) > 1e-6:
-        raise ValueError(f"split fractions must be 3 numbers summing to 1, got {fractions}")
+        raise ConfigError(f"split fractions must be 3 numbers summing to 1, got {fractions}")
     names = sorted(sizes)
     random.Random(seed).shuffle(names)
     names.sort(key=lambda g: -sizes[g])  # stable: ties keep the seeded order
@@ -118,15 +119,15 @@ def load_official_pairs(splits_dir: str | Path) -> dict[str, str]:
     for split in SPLITS:
         path = splits_dir / f"{split}.json"
         if not path.is_file():
-            raise FileNotFoundError(f"official split file not found: {path}")
+            raise MissingFileError(f"official split file not found: {path}")
         try:
             pairs = json.loads(path.read_text())
         except json.JSONDecodeError as exc:
-            raise ValueError(f"{path} is not valid JSON: {exc}") from exc
+            raise ConfigError(f"{path} is not valid JSON: {exc}") from exc
         for pair in pairs:
             for i in pair:
                 if out.get(str(i), split) != split:
-                    raise ValueError(f"id {i} is in both {out[str(i)]} and {split} in {splits_dir}")
+                    raise ConfigError(f"id {i} is in both {out[str(i)]} and {split} in {splits_dir}")
                 out[str(i)] = split
     return out
 
@@ -140,7 +141,7 @@ def _official(videos: list[VideoItem], seed: int, fractions: tuple[float, ...],
     for v in videos:
         found = {id_split[i] for i in v.ids if i in id_split}
         if len(found) > 1:
-            raise ValueError(f"{v.key}: its ids fall in different official splits {sorted(found)}")
+            raise ConfigError(f"{v.key}: its ids fall in different official splits {sorted(found)}")
         if found:
             out[v.key] = Assignment(groups[v.key], found.pop())
         else:
@@ -162,6 +163,6 @@ def assign_splits(videos: list[VideoItem], mode: str = "identity", seed: int = 0
         return _video(videos, seed, fractions)
     if mode == "official":
         if splits_dir is None:
-            raise ValueError("--split official needs --splits-dir with train/val/test.json")
+            raise ConfigError("--split official needs --splits-dir with train/val/test.json")
         return _official(videos, seed, fractions, splits_dir)
-    raise ValueError(f"unknown split mode {mode!r}; choose one of {', '.join(SPLIT_MODES)}")
+    raise ConfigError(f"unknown split mode {mode!r}; choose one of {', '.join(SPLIT_MODES)}")

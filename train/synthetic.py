@@ -22,6 +22,9 @@ import numpy as np
 
 from edge_detector.contract import FFPP_CLASSES, ORIGINAL
 
+from .errors import ConfigError, TrainError
+from .layout import SYNTHETIC_MARKER
+
 log = logging.getLogger(__name__)
 
 DEFAULT_CLASSES = ("original", "Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures")
@@ -66,7 +69,7 @@ def _photos() -> list[tuple[np.ndarray, tuple[int, int, int, int]]]:
     astronaut = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
     hopper = cv2.imread(str(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)))
     if hopper is None:
-        raise RuntimeError("cannot read matplotlib's grace_hopper.jpg sample")
+        raise TrainError("cannot read matplotlib's grace_hopper.jpg sample")
     return [(astronaut, _ASTRONAUT_FACE), (hopper, _HOPPER_FACE)]
 
 
@@ -125,7 +128,7 @@ def _edit(face: np.ndarray, cls: str) -> np.ndarray:
         return cv2.convertScaleAbs(face, alpha=0.45, beta=125)
     if cls == ORIGINAL:
         return face
-    raise ValueError(f"no synthetic edit for class {cls!r}")
+    raise ConfigError(f"no synthetic edit for class {cls!r}")
 
 
 def _ellipse_mask(side: int, scale: float) -> np.ndarray:
@@ -173,7 +176,7 @@ def write_video(path: Path, frames: list[np.ndarray], fps: float = FPS) -> None:
     h, w = frames[0].shape[:2]
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
     if not writer.isOpened():
-        raise RuntimeError(f"OpenCV cannot write mp4v video {path} (no FFmpeg/mp4v support?)")
+        raise TrainError(f"OpenCV cannot write mp4v video {path} (no FFmpeg/mp4v support?)")
     try:
         for f in frames:
             writer.write(f)
@@ -191,18 +194,15 @@ def _partners(n: int) -> dict[int, int]:
     return out
 
 
-SYNTHETIC_MARKER = "SYNTHETIC.json"
-
-
 def make_dataset(root: str | Path, identities: int = 20, frames: int = 12,
                  size: tuple[int, int] = (256, 192), classes: tuple[str, ...] = DEFAULT_CLASSES,
                  seed: int = 0) -> DatasetInfo:
     """Write a Kaggle-layout mini FF++ under ``root``: one video per identity and class."""
     if identities < 1 or frames < 1:
-        raise ValueError("identities and frames must be >= 1")
+        raise ConfigError("identities and frames must be >= 1")
     unknown = [c for c in classes if c not in FFPP_CLASSES]
     if unknown or ORIGINAL not in classes:
-        raise ValueError(f"classes must include '{ORIGINAL}' and come from {FFPP_CLASSES}")
+        raise ConfigError(f"classes must include '{ORIGINAL}' and come from {FFPP_CLASSES}")
     root = Path(root)
     photos = _photos()
     partner = _partners(identities)

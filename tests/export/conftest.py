@@ -21,7 +21,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 REPO = Path(__file__).resolve().parents[2]
 CLASSES = ("original", "Deepfakes", "FaceSwap", "NeuralTextures")
 SIZE = 64
-E2E_SIZE = 128  # the scratch model's input; the ETL writes crops at this size too
 
 
 def batchnorm_from(model, x_rgb: np.ndarray):
@@ -172,33 +171,17 @@ class Pipeline:
 
 
 @pytest.fixture(scope="session")
-def trained_pipeline(tmp_path_factory) -> Pipeline:
-    """Synthetic videos -> ETL (crops at 128 = model input) -> short scratch fit -> export.
+def trained_pipeline(synthetic_etl, trained_model, tmp_path_factory) -> Pipeline:
+    """The session's synthetic videos -> PNG crops -> its one trained model -> export.
 
-    A fit of a few dozen steps leaves BatchNorm's moving statistics (momentum 0.99) near their
-    initial values, so the saved model answers the same for every face; re-estimating them on
-    the training crops (and scaling the head to logits of std 3) makes its outputs depend on
-    the pixels, so the parity assertions have something to detect.
+    The crops are lossless and at the model's input size, so the runtime on a video must give the
+    Keras model's numbers on the ETL crop up to float rounding.
     """
-    from edge_detector.contract import ModelContract
-    from edge_detector.preprocess import preprocess
     from export.onnx_export import export_model
-    from train.fit import FitConfig, fit
-    from train.models import load_model
-    from train.synthetic import make_etl_dataset
 
-    work = tmp_path_factory.mktemp("e2e")
-    info, etl = make_etl_dataset(work / "work", identities=8, frames=12, frames_per_video=4,
-                                 crop_size=E2E_SIZE, workers=1)
-    res = fit(FitConfig(arch="scratch", data_dir=etl.data_dir, out=work / "run", epochs=2,
-                        batch_size=16, input_size=E2E_SIZE, verbose=0))
-    model = load_model(res.model_path)
-    train_files = sorted(str(p) for p in (etl.data_dir / "train").rglob("*.jpg"))
-    crops = np.stack([cv2.imread(p) for p in train_files])
-    x = preprocess(crops, ModelContract(res.classes, E2E_SIZE))
-    normalise_head(batchnorm_from(model, x), x, 3.0)
-    model.save(res.model_path)
+    info, etl = synthetic_etl
     # No synthetic_demo=True: the flag must flow from the dataset's SYNTHETIC.json by itself.
-    exported = export_model(res.run_dir, work / "models" / "scratch.onnx", data_dir=etl.data_dir,
-                            parity_count=40)
-    return Pipeline(info.videos, etl.data_dir, res.run_dir, res.model_path, res.classes, exported)
+    exported = export_model(trained_model.run_dir, tmp_path_factory.mktemp("e2e") / "scratch.onnx",
+                            data_dir=etl.data_dir, parity_count=40)
+    return Pipeline(info.videos, etl.data_dir, trained_model.run_dir, trained_model.model_path,
+                    trained_model.classes, exported)

@@ -60,7 +60,7 @@ def test_face_detections_validate_shapes():
         ((100, 100, 200, 200), (480, 640), 1.0, (100, 100, 200, 200)),
         ((100, 100, 200, 200), (480, 640), 1.3, (85, 85, 215, 215)),
         ((0, 0, 100, 60), (480, 640), 1.3, (0, 0, 130, 130)),  # shifted into the frame, not clipped
-        ((600, 400, 640, 480), (480, 640), 2.0, (560, 320, 640, 480)[:2] + (640, 480)),
+        ((600, 400, 640, 480), (480, 640), 2.0, (480, 320, 640, 480)),  # corner: shifted up-left
         ((0, 0, 640, 480), (480, 640), 1.3, (80, 0, 560, 480)),  # larger than the frame: shrinks
     ],
 )
@@ -68,8 +68,7 @@ def test_crop_box_is_square_and_inside_the_frame(box, frame_hw, margin, expected
     b = crop_box(np.array(box, np.float32), frame_hw, margin)
     assert b.x2 - b.x1 == b.y2 - b.y1
     assert 0 <= b.x1 and 0 <= b.y1 and b.x2 <= frame_hw[1] and b.y2 <= frame_hw[0]
-    if expected[2] - expected[0] == expected[3] - expected[1]:
-        assert (b.x1, b.y1, b.x2, b.y2) == expected
+    assert (b.x1, b.y1, b.x2, b.y2) == expected
 
 
 def test_crop_face_resizes_the_window():

@@ -1,9 +1,9 @@
 """report.html: one point per analysed face frame, marked no-face gaps, real thumbnails, no URLs."""
 
 import base64
-import html
 import json
 import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -15,8 +15,8 @@ from click.testing import CliRunner
 
 from edge_detector.cli import main
 from edge_detector.contract import FFPP_CLASSES, ModelContract
+from edge_detector.notices import SYNTHETIC_WARNING
 from edge_detector.report import write_report
-from edge_detector.runner import SYNTHETIC_WARNING
 from edge_detector.timeline import Timeline
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -120,7 +120,7 @@ def test_banner_numbers_and_model_card_match_summary(every1):
     assert "nothing (test model)" in text and "tiny-test" in text
     card = page.find("table", "model-card")
     assert card and ", ".join(FFPP_CLASSES) in text
-    assert html.escape(SYNTHETIC_WARNING) not in text and not page.find("div", "synthetic")
+    assert SYNTHETIC_WARNING not in text and not page.find("div", "synthetic")
 
 
 def test_every_3_plots_only_analysed_frames(tmp_path, face_video, tiny_onnx):
@@ -150,7 +150,8 @@ def test_no_face_report_is_grey_and_escapes_text_and_warns_about_demo_models(tmp
     assert [b["data-verdict"] for b in page.find("div", "verdict")] == ["NO_FACE"]
     assert "#546e7a" in text  # the grey verdict colour
     assert len(page.find("div", "synthetic")) == 1
-    assert text.count(html.escape(SYNTHETIC_WARNING)) == 1 and "no face found in x.mp4" in text
+    visible = "".join(page.text)  # entities decoded: &#39; and &#x27; are both an apostrophe
+    assert visible.count(SYNTHETIC_WARNING) == 1 and "no face found in x.mp4" in visible
     assert not page.find("circle", "pt") and not page.find("img")
     assert not (tmp_path / "report.html.part").exists()
 
@@ -201,8 +202,8 @@ def test_chromium_renders_a_report_of_a_real_clip(real_fixtures, tmp_path, tiny_
 
 
 def test_htmlkit_and_svg_helpers_for_other_reports():
-    from edge_detector import htmlkit as hk
-    from edge_detector import svg
+    from edge_detector.report import htmlkit as hk
+    from edge_detector.report import svg
 
     assert svg.nice_ticks(0, 1, 5) == [0, 0.25, 0.5, 0.75, 1.0]
     assert svg.nice_ticks(0, 9.2, 6) == [0, 2, 4, 6, 8]
@@ -217,3 +218,35 @@ def test_htmlkit_and_svg_helpers_for_other_reports():
     bars = Page(hk.bar_chart({"FaceSwap": 0.75, "Deepfakes": 0.25}))
     assert [b["data-label"] for b in bars.find("div", "bar")] == ["FaceSwap", "Deepfakes"]
     assert "width:75.0%" in hk.bar_chart({"FaceSwap": 0.75})
+
+
+def test_threshold_zero_is_drawn_at_zero_not_at_the_default(tmp_path):
+    from edge_detector.report import render_report
+
+    contract = ModelContract(FFPP_CLASSES, 32)
+    timeline = Timeline(contract)
+    record = {"verdict": "FAKE", "score": 0.2, "threshold": 0.0, "aggregation": "mean",
+              "source": {"name": "a.mp4", "kind": "video", "fps": 25.0, "frame_count": 3},
+              "frames": {"every": 1}, "model": {"contract": contract.to_dict()}}
+    text = render_report(record, timeline)
+    assert "threshold 0.00" not in text  # no analysed frame: no chart, so no threshold legend
+    timeline.points.append(_point(0))
+    page = Page(render_report(record, timeline))
+    assert "threshold 0.00" in " ".join(page.text)
+    (line,) = page.find("line", "threshold")
+    assert float(line["y1"]) == pytest.approx(240.0)  # the bottom of the plot box (P_fake = 0)
+
+
+def _point(frame):
+    from edge_detector.timeline import TimelinePoint
+
+    return TimelinePoint(frame=frame, time_s=frame / 25, p_fake=0.2, label="FAKE", method="Deepfakes",
+                         faces=1)
+
+
+def test_the_runtime_loads_the_report_and_jinja2_only_to_write_a_report():
+    probe = ("import sys, edge_detector.cli, edge_detector.runner, edge_detector.pipeline; "
+             "print(sorted(m for m in sys.modules if m.startswith(('jinja2', 'edge_detector.report'))))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

@@ -62,3 +62,30 @@ def test_make_demo_data_command(tmp_path, capsys):
                   for p in (tmp_path / "demo").rglob("*.mp4")) == [
         "Face2Face/000_001.mp4", "Face2Face/001_000.mp4", "original/000.mp4",
         "original/001.mp4"]
+
+
+def test_bugs_keep_their_traceback_user_errors_do_not(tmp_path, monkeypatch, capsys):
+    import train.synthetic
+    from train.errors import ConfigError, TrainError
+
+    def bug(*args, **kwargs):
+        raise KeyError("a bug, not a user error")
+
+    monkeypatch.setattr(train.synthetic, "make_dataset", bug)
+    with pytest.raises(KeyError, match="a bug"):  # not swallowed into one line
+        main(["-q", "make-demo-data", str(tmp_path / "demo")])
+
+    def user_error(*args, **kwargs):
+        raise ConfigError("classes must include 'original'")
+
+    monkeypatch.setattr(train.synthetic, "make_dataset", user_error)
+    assert main(["-q", "make-demo-data", str(tmp_path / "demo")]) == 1
+    assert capsys.readouterr().err == "error: classes must include 'original'\n"
+    assert issubclass(ConfigError, TrainError) and issubclass(ConfigError, ValueError)
+
+
+def test_demo_is_not_a_train_command():
+    from demo.cli import main as demo_main
+
+    assert main(["demo", "--help"]) == 2  # moved to `python -m demo` (train never imports export)
+    assert demo_main(["--help"]) == 0

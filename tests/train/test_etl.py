@@ -50,8 +50,8 @@ def test_etl_writes_crops_manifest_classes_and_identity_splits(small_videos, tmp
     ok = df[df["status"] == OK]
     assert len(ok) == 24 and (ok["confidence"] > 0.5).all()
     assert ((ok["x2"] > ok["x1"]) & (ok["y2"] > ok["y1"])).all()
-    for _, r in ok.iterrows():  # DATA_DIR/<split>/<class>/<stem>_<frame>.jpg
-        assert r["crop"].startswith(f"{r['split']}/{r['class']}/")
+    for _, r in ok.iterrows():  # DATA_DIR/<split>/<class>/<stem>_<frame>.png (lossless default)
+        assert r["crop"].startswith(f"{r['split']}/{r['class']}/") and r["crop"].endswith(".png")
     # each pair (a, b): original/a, original/b, Deepfakes/a_b, Deepfakes/b_a share one split
     by_video = df.groupby("video")["split"].first()
     for a, b in ((0, 1), (2, 3), (4, 5)):
@@ -184,3 +184,14 @@ def test_real_ffpp_clips_all_yield_faces_and_keep_identities_together(ffpp_mini,
     # frames come from the whole clip: 519 has 751 frames
     frames = sorted(ok.loc[ok["video"] == "original/519", "frame"])
     assert frames[0] < 200 and frames[-1] > 550
+
+
+def test_jpeg_crops_are_opt_in_and_the_format_is_checked(small_videos, tmp_path):
+    from train.errors import ConfigError
+
+    res = run_etl(_cfg(small_videos.root, tmp_path / "jpg", crop_format="jpg"))
+    crops = [c for c in read_manifest(res.data_dir)["crop"] if isinstance(c, str) and c]
+    assert len(crops) and all(c.endswith(".jpg") for c in crops)
+    assert all((res.data_dir / c).is_file() for c in crops)
+    with pytest.raises(ConfigError, match="--format must be one of png, jpg"):
+        _cfg(small_videos.root, tmp_path / "x", crop_format="webp")

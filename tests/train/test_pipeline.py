@@ -11,21 +11,15 @@ import json
 import pandas as pd
 import pytest
 
+from tests.conftest import TRAIN_EPOCHS as EPOCHS
 from train.cli import main
 
 pytestmark = pytest.mark.slow
 
-EPOCHS = 20
-
-
 @pytest.fixture(scope="module")
-def trained(synthetic_etl, tmp_path_factory):
-    from train.fit import FitConfig, fit
-
-    data_dir = synthetic_etl[1].data_dir
-    run = tmp_path_factory.mktemp("run")
-    return fit(FitConfig(arch="scratch", data_dir=data_dir, out=run, epochs=EPOCHS,
-                         batch_size=8, input_size=64, verbose=0))
+def trained(trained_model):
+    """The session's one trained model (tests/conftest.py)."""
+    return trained_model
 
 
 def test_synthetic_etl_is_complete_and_balanced(synthetic_etl):

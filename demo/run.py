@@ -2,6 +2,7 @@
 
 synthetic videos -> ETL -> fit (small CNN) -> evaluate -> export (+ int8) -> edge-detect on demo
 videos and, when ``../shared/fixtures`` exists, on the real FaceForensics++ clips there.
+It sits above both ``train`` and ``export`` so that ``export -> train`` is the only way between them.
 """
 
 from __future__ import annotations
@@ -69,10 +70,10 @@ def _detect(model: Path, video: Path, out: Path, result: DemoResult, label: str)
 
 
 def run_demo(cfg: DemoConfig) -> DemoResult:
-    from .etl import EtlConfig, run_etl
-    from .evaluate import evaluate
-    from .fit import FitConfig, fit
-    from .synthetic import make_dataset
+    from train.etl import EtlConfig, run_etl
+    from train.evaluate import evaluate
+    from train.fit import FitConfig, fit
+    from train.synthetic import make_dataset
 
     out, res = Path(cfg.out), DemoResult()
     info = _timed(res, "make-demo-data", lambda: make_dataset(
@@ -129,7 +130,7 @@ def _export(run_dir: Path, out: Path, data_dir: Path):
 
 def _test_videos(data_dir: Path) -> dict[str, str]:
     """One held-out video key (``class/stem``) per class: the demo shows unseen identities."""
-    from .manifest import read_manifest
+    from train.manifest import read_manifest
 
     m = read_manifest(data_dir)
     m = m[(m["split"] == "test") & (m["frame"] >= 0)]

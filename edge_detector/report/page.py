@@ -1,50 +1,38 @@
 """report.html: one self-contained page (inline CSS, SVG and base64 JPEGs) that explains a verdict.
 
-It opens offline and can be mailed as a single file; nothing in it points outside the page.
+It opens offline and can be mailed as a single file; nothing in it points outside the page. The page
+is the ``report.html`` template; this module turns the run's record and timeline into its values.
 """
 
 from __future__ import annotations
 
 import json
-import math
-import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup
+
+from ..atomic import write_text
+from ..errors import SinkError
+from ..notices import SYNTHETIC_WARNING
+from ..timeline import Timeline, TimelinePoint
+from ..values import finite_or_none as _num
 from . import htmlkit as hk
 from . import svg
-from .errors import SinkError
-from .timeline import Timeline, TimelinePoint
 
 VERDICT_STYLE = {"FAKE": ("#c62828", "#fdecea"), "REAL": ("#2e7d32", "#e8f5e9"),
                  "NO_FACE": ("#546e7a", "#eceff1")}
 THRESHOLD_COLOR = "#3e4c59"
-EXTRA_CSS = """
-.verdict{display:flex;align-items:center;gap:22px;border-radius:12px;padding:18px 24px;margin:16px 0;
- border:1px solid}
-.verdict .word{font-size:34px;font-weight:800;letter-spacing:.04em;color:#fff;border-radius:8px;
- padding:6px 18px}
-.verdict .what{font-size:15px}.verdict .score{font-size:26px;font-weight:700}
-.thumbs{display:grid;grid-template-columns:repeat(auto-fill,minmax(300px,1fr));gap:14px}
-.chart-note{font-size:12px;color:#616e7c;margin:4px 0 0}
-.two{display:grid;grid-template-columns:1fr 1fr;gap:16px;margin:16px 0;align-items:start}
-.two>section{margin:0}
-.grid.kn{grid-template-columns:repeat(4,1fr)}
-@media (max-width:800px){.two{grid-template-columns:1fr}}
-"""
+DEFAULT_THRESHOLD = 0.5  # only for records written before the threshold was recorded
 
 
 def write_report(path: Path, record: dict[str, Any], timeline: Timeline) -> Path:
     """Render and replace ``path`` atomically, so a reader never sees half a page."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".part")
     try:
-        tmp.write_text(render_report(record, timeline), encoding="utf-8", errors="backslashreplace")
-        os.replace(tmp, path)
+        return write_text(path, render_report(record, timeline), errors="backslashreplace")
     except OSError as exc:
         raise SinkError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    return path
 
 
 def render_report(record: dict[str, Any], timeline: Timeline) -> str:
@@ -52,28 +40,30 @@ def render_report(record: dict[str, Any], timeline: Timeline) -> str:
     contract = record.get("model", {}).get("contract", {})
     name = src.get("name", "source")
     image = src.get("kind") == "image"  # one frame: no timeline to draw
-    body = [
-        f"<h1>edge-detect report: {hk.esc(name)}</h1>",
-        f'<div class="muted small">{hk.esc(_source_line(src))}</div>',
-        _banner(record),
-        _warnings(record, contract),
-        hk.section("Key numbers", _key_numbers(record, contract)),
-        "" if image else hk.section("P_fake over the video", _timeline_chart(record, timeline, contract),
-                                    id_="timeline"),
-        hk.section("Annotated image" if image else "Most suspicious frames",
-                   _thumbnails(timeline, _num(record.get("threshold")) or 0.5), id_="thumbnails"),
-        '<div class="two">'
-        + hk.section("Manipulation methods (faces judged FAKE)", _methods(record, contract))
-        + hk.section("Face tracks", _tracks(record)) + "</div>",
-        '<div class="two">' + hk.section("Model card", _model_card(record, contract), id_="model-card")
-        + hk.section("Speed (ms per frame)", _speed(record)) + "</div>",
-        f"<footer>{hk.esc(_footer(record))}</footer>",
-    ]
-    return hk.page(f"edge-detect: {record.get('verdict', '')} - {name}", "".join(body), EXTRA_CSS)
+    threshold = _threshold(record)
+    return hk.environment().get_template("report.html").render(
+        title=f"edge-detect: {record.get('verdict', '')} - {name}",
+        name=name,
+        source_line=_source_line(src),
+        banner=_banner(record),
+        synthetic_warning=SYNTHETIC_WARNING if contract.get("synthetic_demo") else None,
+        warnings=[w for w in record.get("warnings", []) if w != SYNTHETIC_WARNING],
+        key_numbers=_key_numbers(record, contract),
+        image=image,
+        timeline_chart=None if image else Markup(_timeline_chart(record, timeline, contract, threshold)),
+        thumbnails=_thumbnails(timeline, threshold),
+        methods=Markup(_methods(record, contract)),
+        tracks=Markup(_tracks(record)),
+        model_card=_model_card(record, contract),
+        speed=Markup(_speed(record)),
+        footer=_footer(record),
+    )
 
 
-def _num(v: Any) -> float | None:
-    return float(v) if isinstance(v, int | float) and math.isfinite(v) else None
+def _threshold(r: dict[str, Any]) -> float:
+    """The run's threshold; 0 is a threshold like any other (it used to fall back to 0.5)."""
+    value = _num(r.get("threshold"))
+    return DEFAULT_THRESHOLD if value is None else value
 
 
 def _source_line(src: dict[str, Any]) -> str:
@@ -86,43 +76,29 @@ def _source_line(src: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
-def _banner(r: dict[str, Any]) -> str:
+def _banner(r: dict[str, Any]) -> dict[str, Any]:
     verdict = str(r.get("verdict", "NO_FACE"))
     fg, bg = VERDICT_STYLE.get(verdict, VERDICT_STYLE["NO_FACE"])
     score = _num(r.get("score"))
     if verdict == "NO_FACE" or score is None:
-        what = "no face was found, so there is no verdict"
-        shown = ""
+        what, score = "no face was found, so there is no verdict", None
     else:
         what = (f"{r.get('aggregation', 'mean')} P_fake over every analysed face; "
                 f"FAKE at or above {hk.fmt(_num(r.get('threshold')), 2)}")
         if verdict == "FAKE" and r.get("top_method"):
             what += f"; most likely method: {r['top_method']}"
-        shown = f'<div class="score">{score:.3f}</div>'
     if r.get("interrupted"):
         what += " (run interrupted: covers only the frames read)"
-    return (f'<div class="verdict verdict-{hk.esc(verdict.lower())}" data-verdict="{hk.esc(verdict)}" '
-            f'style="background:{bg};border-color:{fg}"><span class="word" style="background:{fg}">'
-            f'{hk.esc(verdict)}</span>{shown}<div class="what">{hk.esc(what)}</div></div>')
+    return {"verdict": verdict, "fg": fg, "bg": bg, "score": score, "what": what}
 
 
-def _warnings(r: dict[str, Any], contract: dict[str, Any]) -> str:
-    from .runner import SYNTHETIC_WARNING
-
-    out = []
-    if contract.get("synthetic_demo"):
-        out.append(f'<div class="warn synthetic"><b>Demo model.</b> {hk.esc(SYNTHETIC_WARNING)}.</div>')
-    out += [hk.warning(w) for w in r.get("warnings", []) if w != SYNTHETIC_WARNING]
-    return "".join(out)
-
-
-def _key_numbers(r: dict[str, Any], contract: dict[str, Any]) -> str:
+def _key_numbers(r: dict[str, Any], contract: dict[str, Any]) -> dict[str, Any]:
     f = r.get("frames", {})
     det = r.get("detector", {})
     model = f"{contract.get('model_name', 'unknown')} ({contract.get('architecture', 'unknown')})"
     thresholds = f"{hk.fmt(_num(r.get('threshold')), 2)} / {hk.fmt(_num(det.get('conf_threshold')), 2)}"
     method_label = "top method" if r.get("verdict") == "FAKE" else "strongest method hint"
-    return hk.stats(cls="kn", items={
+    return {
         "frames read": f.get("read"),
         f"frames analysed (every {f.get('every', 1)})": f.get("analysed"),
         "frames with faces": f.get("with_faces"),
@@ -135,7 +111,7 @@ def _key_numbers(r: dict[str, Any], contract: dict[str, Any]) -> str:
         "thresholds (P_fake / face detector)": thresholds,
         "model": model,
         "trained on": contract.get("trained_on", "unknown"),
-    })
+    }
 
 
 def _pct(v: Any) -> str:
@@ -147,7 +123,8 @@ def _point_color(p: TimelinePoint) -> str:
     return hk.class_color("original" if p.label != "FAKE" else p.method)
 
 
-def _timeline_chart(r: dict[str, Any], timeline: Timeline, contract: dict[str, Any]) -> str:
+def _timeline_chart(r: dict[str, Any], timeline: Timeline, contract: dict[str, Any],
+                    threshold: float) -> str:
     points = timeline.points
     if not points:
         return '<p class="muted">no frame was analysed</p>'
@@ -170,7 +147,6 @@ def _timeline_chart(r: dict[str, Any], timeline: Timeline, contract: dict[str, A
             run.append((ax.x(p.time_s), ax.y(p.p_fake)))
     runs.append(run)
     parts += [svg.polyline(run, "#9aa5b1", cls="trace", width=1.2, opacity=0.8) for run in runs]
-    threshold = _num(r.get("threshold")) or 0.5
     parts.append(svg.hline(ax, threshold, color=THRESHOLD_COLOR, cls="threshold"))
     faces = [p for p in points if p.p_fake is not None]
     radius = 3.6 if len(faces) < 200 else 2.6 if len(faces) < 1000 else 1.8
@@ -213,18 +189,13 @@ def _gaps(ax: svg.Axes, points: list[TimelinePoint], step: float) -> list[str]:
     return out
 
 
-def _thumbnails(timeline: Timeline, threshold: float) -> str:
-    thumbs = timeline.thumbnails
-    if not thumbs:
-        return '<p class="muted">no face was found, so there is nothing to show</p>'
-    figs = []
-    for rank, t in enumerate(thumbs, 1):
+def _thumbnails(timeline: Timeline, threshold: float) -> list[dict[str, Any]]:
+    out = []
+    for rank, t in enumerate(timeline.thumbnails, 1):
         caption = (f"#{rank} · frame {t.frame} · {t.time_s:.2f} s · P_fake {t.p_fake:.3f}"
                    + (f" · {t.method}" if t.p_fake >= threshold else ""))
-        image = hk.img(t.jpeg, f"frame {t.frame}")
-        figs.append(f'<figure class="thumb" data-frame="{t.frame}">{image}'
-                    f"<figcaption>{hk.esc(caption)}</figcaption></figure>")
-    return f'<div class="thumbs">{"".join(figs)}</div>'
+        out.append({"frame": t.frame, "src": hk.img_data_uri(t.jpeg), "caption": caption})
+    return out
 
 
 def _methods(r: dict[str, Any], contract: dict[str, Any]) -> str:
@@ -254,12 +225,12 @@ def _speed(r: dict[str, Any]) -> str:
     return hk.table(rows, ("stage", "ms / frame"), numeric=(1,))
 
 
-def _model_card(r: dict[str, Any], contract: dict[str, Any]) -> str:
+def _model_card(r: dict[str, Any], contract: dict[str, Any]) -> dict[str, Any]:
     card: dict[str, Any] = {"file": r.get("model", {}).get("path") or "–"}
     for k, v in contract.items():
         card[k] = ", ".join(map(str, v)) if isinstance(v, list) else (
             json.dumps(v, sort_keys=True) if isinstance(v, dict) else v)
-    return hk.kv_table(card, cls="model-card")
+    return card
 
 
 def _footer(r: dict[str, Any]) -> str:
