@@ -45,10 +45,11 @@ def test_bare_keras_file_needs_classes_unless_seven_outputs(tmp_path, capsys):
 @pytest.mark.slow
 def test_cli_exports_with_classes_and_prints_the_numbers(tmp_path, capsys, crop_dir):
     from edge_detector import OnnxClassifier
-    from tests.export.conftest import scratch_model
+    from tests.export.conftest import fit_head, scratch_model
 
     model_path = tmp_path / "m.keras"
-    scratch_model(num_classes=len(CLASSES)).save(model_path)
+    # a probed head: a random one predicts one class for every crop, which export refuses
+    fit_head(scratch_model(num_classes=len(CLASSES)), crop_dir).save(model_path)
     out = tmp_path / "models" / "edge.onnx"
     code = main([str(model_path), "--out", str(out), "--classes", ",".join(CLASSES),
                  "--data", str(crop_dir), "--parity-count", "16", "--trained-on", "unit test",
