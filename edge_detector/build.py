@@ -9,6 +9,7 @@ import cv2
 
 from .classifier import OnnxClassifier, default_threads
 from .faces import FaceDetector
+from .gating import DEFAULT_FULL_EVERY
 from .pipeline import Pipeline
 
 
@@ -25,6 +26,8 @@ class PipelineSpec:
     face_config: Path | None = None
     threads: int | None = None
     det_keep_aspect: bool = False
+    detect: str = "full"
+    full_every: int = DEFAULT_FULL_EVERY
 
 
 def build_pipeline(spec: PipelineSpec) -> Pipeline:
@@ -33,4 +36,5 @@ def build_pipeline(spec: PipelineSpec) -> Pipeline:
     classifier = OnnxClassifier(spec.model, threads=threads)
     detector = FaceDetector(spec.face_conf, spec.det_size, spec.face_model, spec.face_config,
                             keep_aspect=spec.det_keep_aspect)
-    return Pipeline(detector, classifier, spec.threshold, spec.every)
+    return Pipeline(detector, classifier, spec.threshold, spec.every, detect=spec.detect,
+                    full_every=spec.full_every)

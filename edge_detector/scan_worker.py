@@ -70,7 +70,7 @@ def analyse(job: Job) -> JobResult:
         opts = RunOptions(out_dir=job.out_dir, force=True, progress=False, **_RUN_ARGS)
         base = _PIPELINE  # models are loaded once per process; track state is per video
         assert base is not None, "init_worker/use_pipeline was not called"
-        pipeline = Pipeline(base.detector, base.classifier, base.threshold, base.every, base.max_faces)
+        pipeline = base.fresh()
         with open_source(job.video) as src:
             result = run_source(src, pipeline, opts)
         if result.interrupted:
