@@ -9,7 +9,7 @@ import cv2
 
 from .classifier import OnnxClassifier, default_threads
 from .faces import FaceDetector
-from .gating import DEFAULT_FULL_EVERY
+from .gating import DEFAULT_DETECT, DEFAULT_FULL_EVERY
 from .pipeline import Pipeline
 
 
@@ -26,7 +26,7 @@ class PipelineSpec:
     face_config: Path | None = None
     threads: int | None = None
     det_keep_aspect: bool = False
-    detect: str = "full"
+    detect: str = DEFAULT_DETECT
     full_every: int = DEFAULT_FULL_EVERY
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from .errors import EdgeDetectError, ModelError
+from .gating import DEFAULT_DETECT, DEFAULT_FULL_EVERY, DETECT_MODES
 
 log = logging.getLogger("edge_detector")
 DEFAULT_MODELS = (Path("models/scratch.onnx"), Path("demo-output/models/scratch.onnx"))
@@ -55,6 +56,14 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
               help="Face detector input size (smaller is faster, finds fewer small faces).")
 @click.option("--det-keep-aspect", is_flag=True,
               help="Feed the detector det-size² pixels at the frame's aspect ratio.")
+@click.option("--detect", "detect_mode", type=click.Choice(DETECT_MODES), default=DEFAULT_DETECT,
+              show_default=True,
+              help="full: face detector on every whole frame; track: whole frame every "
+                   "--full-every frames, only around tracked faces in between.")
+@click.option("--full-every", type=click.IntRange(min=1), default=DEFAULT_FULL_EVERY,
+              show_default=True,
+              help="--detect track: frames between whole-frame passes (also on a lost face or "
+                   "a scene cut).")
 @click.option("--face-model", type=click.Path(path_type=Path), help="SSD .caffemodel override.")
 @click.option("--face-config", type=click.Path(path_type=Path), help="SSD .prototxt override.")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
@@ -72,7 +81,8 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
 @click.option("--verbose", "-v", count=True)
 @click.version_option(package_name="edge-deepfake-detector")
 def main(source, model, webcam, camera, output, force, every, max_frames, threshold, aggregation,
-         face_conf, det_size, det_keep_aspect, face_model, face_config, threads, write_video, report,
+         face_conf, det_size, det_keep_aspect, detect_mode, full_every, face_model, face_config,
+         threads, write_video, report,
          display,
          record, realtime, recursive, workers, quiet, verbose):
     """Detect face forgeries in SOURCE (video, image, folder or stream URL) or a live camera."""
@@ -89,7 +99,8 @@ def main(source, model, webcam, camera, output, force, every, max_frames, thresh
 
 
 def _run(source, model, webcam, camera, output, force, every, max_frames, threshold, aggregation,
-         face_conf, det_size, det_keep_aspect, face_model, face_config, threads, write_video, report,
+         face_conf, det_size, det_keep_aspect, detect_mode, full_every, face_model, face_config,
+         threads, write_video, report,
          display,
          record, realtime, recursive, workers, quiet, verbose) -> int:
     from .build import PipelineSpec, build_pipeline
@@ -104,7 +115,7 @@ def _run(source, model, webcam, camera, output, force, every, max_frames, thresh
     spec = PipelineSpec(
         model=model or _default_model(), threshold=threshold, every=every, face_conf=face_conf,
         det_size=det_size, det_keep_aspect=det_keep_aspect, face_model=face_model,
-        face_config=face_config, threads=threads,
+        face_config=face_config, threads=threads, detect=detect_mode, full_every=full_every,
     )
     if source and Path(source).is_dir():
         from .scan import ScanOptions, scan_folder

@@ -20,6 +20,7 @@ from .types import FaceDetections
 
 DETECT_MODES = ("full", "track")
 DEFAULT_FULL_EVERY = 10
+DEFAULT_DETECT = "track"  # chosen from the benchmark (README, "Tracking-gated detection")
 
 
 class RegionDetector(Protocol):
