@@ -163,3 +163,13 @@ def test_tracking_matches_full_frame_on_real_clips(real_fixtures, detector, rel)
     recall, median_iou, _ = compare(full, track)
     assert recall >= 0.99
     assert median_iou >= 0.9
+
+
+def test_pipeline_rejects_an_unknown_detect_mode(detector, tiny_onnx):
+    from edge_detector.classifier import OnnxClassifier
+    from edge_detector.pipeline import Pipeline
+
+    with pytest.raises(ValueError, match="detect must be one of"):
+        Pipeline(detector, OnnxClassifier(tiny_onnx), detect="both")
+    with pytest.raises(ValueError, match="full_every must be >= 1"):
+        Pipeline(detector, OnnxClassifier(tiny_onnx), detect="track", full_every=0)
