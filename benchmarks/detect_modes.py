@@ -166,13 +166,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--fixtures", type=Path, default=Path(os.environ.get(
         "EDGE_FIXTURES", REPO.parent / "shared" / "fixtures")))
     p.add_argument("--model", type=Path, help="ONNX classifier (default: a crop-sensitive probe)")
-    p.add_argument("--full-every", default="10", help="K values for --detect track, e.g. 5,10,20")
+    p.add_argument("--full-every", default="5", help="K values for --detect track, e.g. 5,10,20")
     p.add_argument("--max-frames", type=int, default=150)
     p.add_argument("--repeats", type=int, default=3, help="end-to-end rounds (median kept)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--no-reference", action="store_true", help="skip the Keras reference")
     p.add_argument("--speed-clips", nargs="+", default=["generated 720p"],
                    help="clips timed end to end: names from the table (default: generated 720p)")
+    p.add_argument("--clips", nargs="+", help="only these clips (names as in the table)")
     p.add_argument("--json", type=Path, default=Path("edge-detect-output") / "detect_modes.json")
     args = p.parse_args(argv)
     ks = [int(k) for k in args.full_every.split(",")]
@@ -181,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     clips = {"generated 720p": make_clip(cache / "clip-1280x720-150.mp4", 1280, 720, 150)}
     clips.update({rel: args.fixtures / rel for rel in FIXTURE_CLIPS
                   if (args.fixtures / rel).is_file()})
+    if args.clips:
+        clips = {n: c for n, c in clips.items() if n in args.clips}
     base = build_pipeline(PipelineSpec(model, threads=args.threads, detect="full"))
 
     def fresh() -> dict[str, Pipeline]:
