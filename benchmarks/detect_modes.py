@@ -135,6 +135,12 @@ def _f(v, nd=2) -> str:
     return "—" if v is None else f"{v:.{nd}f}"
 
 
+def _ratio(a: dict, b: dict) -> str:
+    """Median of the per-round FPS ratios (each round ran both under the same load), and the range."""
+    r = [x / y for x, y in zip(a["fps_runs"], b["fps_runs"], strict=True) if y]
+    return f"{np.median(r):.2f}x (rounds {min(r):.2f}-{max(r):.2f})" if r else "—"
+
+
 def render(acc: dict[str, dict], e2e: dict[str, dict]) -> str:
     lines = ["| clip | mode | pipeline FPS | end-to-end FPS | frames with faces | recall vs full "
              "| median IoU vs full | P_fake dev. median | full passes |",
@@ -151,12 +157,11 @@ def render(acc: dict[str, dict], e2e: dict[str, dict]) -> str:
             lines.append(f"| {clip} | reference (Keras) | — | {_f(ref['fps'], 1)} | "
                          f"{ref['with_face']} (top face) | — | — | — | all |")
     for clip, rows in e2e.items():
-        full = rows["full"]["fps"]
         for mode, r in rows.items():
             if mode.startswith("track"):
-                ratio = f"{mode}: {r['fps'] / full:.2f}x full"
+                ratio = f"{mode}: {_ratio(r, rows['full'])} full"
                 if "reference" in rows:
-                    ratio += f", {r['fps'] / rows['reference']['fps']:.2f}x reference"
+                    ratio += f", {_ratio(r, rows['reference'])} reference"
                 lines.append(f"\n{clip} end to end, {ratio}")
     return "\n".join(lines)
 
