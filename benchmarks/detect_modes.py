@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--fixtures", type=Path, default=Path(os.environ.get(
         "EDGE_FIXTURES", REPO.parent / "shared" / "fixtures")))
     p.add_argument("--model", type=Path, help="ONNX classifier (default: a crop-sensitive probe)")
-    p.add_argument("--full-every", default="5", help="K values for --detect track, e.g. 5,10,20")
+    p.add_argument("--full-every", default="10", help="K values for --detect track, e.g. 5,10,20")
     p.add_argument("--max-frames", type=int, default=150)
     p.add_argument("--repeats", type=int, default=3, help="end-to-end rounds (median kept)")
     p.add_argument("--threads", type=int, default=2)

@@ -85,7 +85,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="detector input sizes of the end-to-end runs (default 300)")
     p.add_argument("--detect", choices=("full", "track"), default="full",
                    help="face detection of the end-to-end runs (detect_modes.py compares both)")
-    p.add_argument("--full-every", type=int, default=5,
+    p.add_argument("--full-every", type=int, default=10,
                    help="--detect track: frames between whole-frame passes")
     p.add_argument("--repeats", type=int, help="pipeline runs per setting, median kept (default 3)")
     p.add_argument("--keras", action="store_true", help="also time the Keras models (TensorFlow)")

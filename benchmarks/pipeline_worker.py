@@ -50,7 +50,7 @@ def run(spec: dict) -> dict:
     video = Path(spec["video"])
     pipe_spec = PipelineSpec(Path(spec["model"]), every=spec["every"], det_size=spec["det_size"],
                              threads=spec.get("threads"), detect=spec.get("detect", "full"),
-                             full_every=spec.get("full_every", 5))
+                             full_every=spec.get("full_every", 10))
     decode_ms = decode_only_ms(video)
     fps_runs, stages, frames, faces = [], [], 0, 0
     with tempfile.TemporaryDirectory(prefix="edge-bench-") as tmp:

@@ -19,7 +19,7 @@ from .tracking import iou_matrix
 from .types import FaceDetections
 
 DETECT_MODES = ("full", "track")
-DEFAULT_FULL_EVERY = 5
+DEFAULT_FULL_EVERY = 10
 DEFAULT_DETECT = "track"  # chosen from the benchmark (README, "Tracking-gated detection")
 
 
