@@ -30,10 +30,11 @@ def run_worker(spec: dict, timeout: float = 900.0) -> dict:
 
 
 def bench_pipeline(name: str, precision: str, model: Path, video: Path, every: int,
-                   det_size: int = 300, repeats: int = 3, threads: int | None = None) -> PipelineResult:
+                   det_size: int = 300, repeats: int = 3, threads: int | None = None,
+                   detect: str = "full", full_every: int = 10) -> PipelineResult:
     """Median-FPS run of ``repeats`` (after a warm-up) over ``video``; stages are ms per frame."""
     spec = {"model": str(model), "video": str(video), "every": every, "det_size": det_size,
-            "repeats": repeats, "threads": threads}
+            "repeats": repeats, "threads": threads, "detect": detect, "full_every": full_every}
     out = run_worker(spec)
     stage = {k: float(out["stage_ms"].get(k, 0.0)) for k in STAGES}
     log.info("pipeline %s every=%d: %.1f FPS, peak RSS %.0f MB", name, every, out["fps"],

@@ -83,6 +83,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--every", type=_ints, default=[1, 3], help="pipeline --every values")
     p.add_argument("--pipeline-det-sizes", type=_ints, default=[300],
                    help="detector input sizes of the end-to-end runs (default 300)")
+    p.add_argument("--detect", choices=("full", "track"), default="full",
+                   help="face detection of the end-to-end runs (detect_modes.py compares both)")
+    p.add_argument("--full-every", type=int, default=10,
+                   help="--detect track: frames between whole-frame passes")
     p.add_argument("--repeats", type=int, help="pipeline runs per setting, median kept (default 3)")
     p.add_argument("--keras", action="store_true", help="also time the Keras models (TensorFlow)")
     p.add_argument("--no-int8", action="store_true", help="do not make missing int8 models")
@@ -154,7 +158,7 @@ def run(args: argparse.Namespace) -> BenchReport:
                 "warmup": plan.warmup, "warmup_seconds": plan.warmup_seconds,
                 "max_seconds": plan.max_seconds, "rounds": plan.rounds, "quick": args.quick,
                 "video": str(video), "video_frames": _frame_count(video), "pipeline_repeats": repeats,
-                "keras": args.keras}
+                "keras": args.keras, "detect": args.detect, "full_every": args.full_every}
     report = BenchReport(environment(), settings)
     models = resolve(args)
     if "models" not in args.skip:
@@ -173,7 +177,8 @@ def run(args: argparse.Namespace) -> BenchReport:
             for det_size in args.pipeline_det_sizes:
                 for every in args.every:
                     report.pipeline.append(bench_pipeline(m.name, precision, path, video, every,
-                                                          det_size, repeats))
+                                                          det_size, repeats, detect=args.detect,
+                                                          full_every=args.full_every))
     report.environment["load_after"] = _load()
     report.environment["tensorflow_imported"] = "tensorflow" in sys.modules
     report.targets = evaluate_targets(report)

@@ -44,13 +44,13 @@ def decode_only_ms(video: Path) -> float:
 
 def run(spec: dict) -> dict:
     from edge_detector.build import PipelineSpec, build_pipeline
-    from edge_detector.pipeline import Pipeline
     from edge_detector.runner import RunOptions, run_source
     from edge_detector.sources import open_source
 
     video = Path(spec["video"])
     pipe_spec = PipelineSpec(Path(spec["model"]), every=spec["every"], det_size=spec["det_size"],
-                             threads=spec.get("threads"))
+                             threads=spec.get("threads"), detect=spec.get("detect", "full"),
+                             full_every=spec.get("full_every", 10))
     decode_ms = decode_only_ms(video)
     fps_runs, stages, frames, faces = [], [], 0, 0
     with tempfile.TemporaryDirectory(prefix="edge-bench-") as tmp:
@@ -60,7 +60,7 @@ def run(spec: dict) -> dict:
                 pass
         for r in range(spec["repeats"]):
             # Same (warm) detector and classifier; fresh tracker and frame counter.
-            pipeline = Pipeline(warm.detector, warm.classifier, warm.threshold, warm.every)
+            pipeline = warm.fresh()
             opts = RunOptions(Path(tmp) / str(r), write_video=True, report=False, force=True)
             with open_source(video) as src:
                 res = run_source(src, pipeline, opts)

@@ -9,6 +9,7 @@ import cv2
 
 from .classifier import OnnxClassifier, default_threads
 from .faces import FaceDetector
+from .gating import DEFAULT_DETECT, DEFAULT_FULL_EVERY
 from .pipeline import Pipeline
 
 DEFAULT_THRESHOLD = 0.5  # for models whose contract carries no threshold
@@ -29,6 +30,8 @@ class PipelineSpec:
     det_keep_aspect: bool = False
     face_model_sha256: str | None = None  # accept a detector file other than the built-in one
     face_config_sha256: str | None = None
+    detect: str = DEFAULT_DETECT
+    full_every: int = DEFAULT_FULL_EVERY
 
 
 def build_pipeline(spec: PipelineSpec) -> Pipeline:
@@ -41,4 +44,5 @@ def build_pipeline(spec: PipelineSpec) -> Pipeline:
     threshold = spec.threshold
     if threshold is None:
         threshold = classifier.contract.threshold or DEFAULT_THRESHOLD
-    return Pipeline(detector, classifier, threshold, spec.every)
+    return Pipeline(detector, classifier, threshold, spec.every, detect=spec.detect,
+                    full_every=spec.full_every)

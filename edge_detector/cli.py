@@ -12,6 +12,7 @@ import click
 
 from .errors import EdgeDetectError, SinkError
 from .fsnames import display_name
+from .gating import DEFAULT_DETECT, DEFAULT_FULL_EVERY, DETECT_MODES
 from .interrupts import exit_code, handle_signals
 
 log = logging.getLogger("edge_detector")
@@ -99,6 +100,14 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
               help="Face detector input size (smaller is faster, finds fewer small faces).")
 @click.option("--det-keep-aspect", is_flag=True,
               help="Feed the detector det-size² pixels at the frame's aspect ratio.")
+@click.option("--detect", "detect_mode", type=click.Choice(DETECT_MODES), default=DEFAULT_DETECT,
+              show_default=True,
+              help="full: face detector on every whole frame; track: whole frame every "
+                   "--full-every frames, only around tracked faces in between.")
+@click.option("--full-every", type=click.IntRange(1, 10_000), default=DEFAULT_FULL_EVERY,
+              show_default=True,
+              help="--detect track: frames between whole-frame passes (also on a lost face or "
+                   "a scene cut).")
 @click.option("--face-model", type=click.Path(path_type=Path), help="SSD .caffemodel override.")
 @click.option("--face-config", type=click.Path(path_type=Path), help="SSD .prototxt override.")
 @click.option("--face-model-sha256", callback=_sha256,
@@ -123,8 +132,8 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
 @click.option("--verbose", "-v", count=True)
 @click.version_option(package_name="edge-deepfake-detector")
 def main(source, model, webcam, camera, output, force, every, max_frames, threshold, aggregation,
-         face_conf, det_size, det_keep_aspect, face_model, face_config, face_model_sha256,
-         face_config_sha256, threads, write_video, report, display,
+         face_conf, det_size, det_keep_aspect, detect_mode, full_every, face_model, face_config,
+         face_model_sha256, face_config_sha256, threads, write_video, report, display,
          record, realtime, recursive, workers, cluster, quiet, verbose):
     """Detect face forgeries in SOURCE (video, image, folder or stream URL) or a live camera."""
     _setup_logging(verbose, quiet)
@@ -154,8 +163,8 @@ def _fail(message: str, code: int) -> None:
 
 
 def _run(source, model, webcam, camera, output, force, every, max_frames, threshold, aggregation,
-         face_conf, det_size, det_keep_aspect, face_model, face_config, face_model_sha256,
-         face_config_sha256, threads, write_video, report, display,
+         face_conf, det_size, det_keep_aspect, detect_mode, full_every, face_model, face_config,
+         face_model_sha256, face_config_sha256, threads, write_video, report, display,
          record, realtime, recursive, workers, cluster, quiet, verbose) -> int:
     from .build import PipelineSpec, build_pipeline
     from .runner import SYNTHETIC_WARNING, RunOptions, run_source
@@ -171,7 +180,7 @@ def _run(source, model, webcam, camera, output, force, every, max_frames, thresh
         model=resolve_model(model), threshold=threshold, every=every, face_conf=face_conf,
         det_size=det_size, det_keep_aspect=det_keep_aspect, face_model=face_model,
         face_config=face_config, threads=threads, face_model_sha256=face_model_sha256,
-        face_config_sha256=face_config_sha256,
+        face_config_sha256=face_config_sha256, detect=detect_mode, full_every=full_every,
     )
     if cluster and not (source and Path(source).is_dir()):
         raise click.UsageError("--cluster works on a folder SOURCE only")

@@ -82,9 +82,33 @@ class FaceDetector:
         if image_bgr is None or image_bgr.ndim != 3 or image_bgr.shape[2] != 3:
             raise ValueError("detect() expects an HxWx3 BGR image")
         h, w = image_bgr.shape[:2]
-        size = self.network_size(w, h)
+        return self._forward(image_bgr, self.network_size(w, h), (0.0, 0.0))
+
+    def detect_region(
+        self, image_bgr: np.ndarray, window_xyxy: tuple[int, int, int, int], net_size: tuple[int, int]
+    ) -> FaceDetections:
+        """Detect faces inside ``window_xyxy`` of the image, fed to the SSD at ``net_size`` (w, h).
+
+        Boxes come back in full-image pixels. A small net input on a window around a known face
+        costs a fraction of a full-frame pass; the caller picks ``net_size`` so the face keeps the
+        pixel size it has in a full pass (the SSD's boxes depend on that scale).
+        """
+        h, w = image_bgr.shape[:2]
+        x1, y1, x2, y2 = (int(v) for v in window_xyxy)
+        x1, y1 = max(x1, 0), max(y1, 0)
+        x2, y2 = min(x2, w), min(y2, h)
+        if x2 - x1 < 2 or y2 - y1 < 2:
+            return FaceDetections.empty()
+        nw, nh = (max(16, int(v)) for v in net_size)
+        return self._forward(image_bgr[y1:y2, x1:x2], (nw, nh), (float(x1), float(y1)))
+
+    def _forward(
+        self, patch_bgr: np.ndarray, size: tuple[int, int], offset: tuple[float, float]
+    ) -> FaceDetections:
+        """One SSD pass over ``patch_bgr`` resized to ``size``; boxes shifted by ``offset``."""
+        h, w = patch_bgr.shape[:2]
         blob = cv2.dnn.blobFromImage(
-            cv2.resize(image_bgr, size, interpolation=cv2.INTER_LINEAR), 1.0, size, SSD_MEAN_BGR
+            cv2.resize(patch_bgr, size, interpolation=cv2.INTER_LINEAR), 1.0, size, SSD_MEAN_BGR
         )
         self._net.setInput(blob)
         out = self._net.forward().reshape(-1, 7)
@@ -94,7 +118,8 @@ class FaceDetector:
         xyxy = np.clip(out[:, 3:7], 0.0, 1.0) * np.array([w, h, w, h], np.float32)
         wh = xyxy[:, 2:] - xyxy[:, :2]
         keep = (wh[:, 0] >= self.min_size) & (wh[:, 1] >= self.min_size)
-        faces = FaceDetections(xyxy[keep], out[keep, 2])
+        xyxy = xyxy[keep] + np.array([*offset, *offset], np.float32)
+        faces = FaceDetections(xyxy, out[keep, 2])
         return faces[np.argsort(-faces.area, kind="stable")]
 
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from .contract import ModelContract
 from .faces import crop_faces
+from .gating import DEFAULT_FULL_EVERY, DETECT_MODES, GateConfig, TrackGate
 from .tracking import IouTracker
 from .types import FaceDetections, Frame, FrameResult
 from .verdicts import make_verdicts
@@ -35,6 +36,9 @@ class Pipeline:
 
     With ``every > 1`` only every Nth frame is analysed; the others carry the last boxes and
     verdicts forward (``analysed=False``) so every frame still gets an overlay and a CSV row.
+    ``detect="track"`` scans the whole frame only every ``full_every`` analysed frames (and on a
+    lost face or a scene cut) and otherwise looks only around the faces it tracks
+    (:mod:`edge_detector.gating`); ``"full"`` scans every analysed frame.
     """
 
     def __init__(
@@ -44,7 +48,11 @@ class Pipeline:
         threshold: float = 0.5,
         every: int = 1,
         max_faces: int | None = None,
+        detect: str = "full",
+        full_every: int = DEFAULT_FULL_EVERY,
     ) -> None:
+        if detect not in DETECT_MODES:
+            raise ValueError(f"detect must be one of {DETECT_MODES}, got {detect!r}")
         if every < 1:
             raise ValueError(f"every must be >= 1, got {every}")
         if not 0.0 <= threshold <= 1.0:
@@ -55,13 +63,22 @@ class Pipeline:
         self.threshold = threshold
         self.every = every
         self.max_faces = max_faces
+        self.detect_mode = detect
+        self.full_every = full_every
+        self.gate = TrackGate(detector, GateConfig(full_every)) if detect == "track" else None
         self.tracker = IouTracker()
         self._crops: np.ndarray | None = None
+
+    def fresh(self) -> Pipeline:
+        """The same detector, classifier and settings with fresh per-source state."""
+        return Pipeline(self.detector, self.classifier, self.threshold, self.every,
+                        self.max_faces, self.detect_mode, self.full_every)
 
     def analyse(self, frame: Frame) -> FrameResult:
         """Full analysis of one frame."""
         t0 = time.perf_counter()
-        faces = self.detector.detect(frame.image_bgr)
+        detect = self.gate.detect if self.gate is not None else self.detector.detect
+        faces = detect(frame.image_bgr)
         if self.max_faces is not None:
             faces = faces[: self.max_faces]
         t1 = time.perf_counter()

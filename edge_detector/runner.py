@@ -254,6 +254,10 @@ def summary_record(run: RunResult, source: FrameSource, pipeline: Pipeline) -> d
         "detector": {
             "conf_threshold": getattr(pipeline.detector, "conf_threshold", None),
             "input_size": getattr(pipeline.detector, "input_size", None),
+            "mode": pipeline.detect_mode,
+            "full_every": pipeline.full_every if pipeline.gate else None,
+            "full_passes": pipeline.gate.full_passes if pipeline.gate else None,
+            "window_passes": pipeline.gate.window_passes if pipeline.gate else None,
         },
         "model": {
             "path": str(getattr(pipeline.classifier, "path", "") or ""),

@@ -98,7 +98,7 @@ def analyse(job: Job, pipeline: Pipeline | None = None, run_args: dict[str, Any]
         opts = RunOptions(out_dir=job.out_dir, force=True, progress=False, **args)
         base = pipeline or _PIPELINE  # models are loaded once per process; track state is per video
         assert base is not None, "init_worker/use_pipeline was not called"
-        fresh = Pipeline(base.detector, base.classifier, base.threshold, base.every, base.max_faces)
+        fresh = base.fresh()
         with open_source(job.video) as src:
             result = run_source(src, fresh, opts)
         if result.interrupted:

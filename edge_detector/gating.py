@@ -1,0 +1,161 @@
+"""Tracking-gated face detection: a full-frame SSD pass now and then, small windows in between.
+
+On a 720p frame the full-frame SSD is most of the per-frame work. Between full passes a face
+moves a few pixels, so the SSD only needs to look at a window around where it was, at a network
+input scaled so the face keeps the pixel size it has in a full pass (the SSD's boxes depend on
+that scale). A full pass runs every ``full_every`` frames, when a tracked face is lost, and on a
+scene cut; faces that enter between full passes are found at the next one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from .tracking import iou_matrix
+from .types import FaceDetections
+
+DETECT_MODES = ("full", "track")
+DEFAULT_FULL_EVERY = 10
+DEFAULT_DETECT = "track"  # chosen from the benchmark (README, "Tracking-gated detection")
+
+
+class RegionDetector(Protocol):
+    input_size: int
+
+    def detect(self, image_bgr: np.ndarray) -> FaceDetections: ...
+
+    def network_size(self, width: int, height: int) -> tuple[int, int]: ...
+
+    def detect_region(self, image_bgr: np.ndarray, window_xyxy: tuple[int, int, int, int],
+                      net_size: tuple[int, int]) -> FaceDetections: ...
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    """Tuning of the gate; the defaults were measured on the fixture clips (see README).
+
+    ``window_scale``: window side / face side; ``min_iou``: a window's best face must overlap the
+    tracked box this much to continue the track; ``cut_threshold``: mean absolute difference
+    (0..255) of 32x18 grey thumbnails above which a frame is a scene cut; ``min_net``: smallest
+    side of a window's network input (a smaller window grows, keeping the scale); ``max_share``:
+    when the windows' inputs add up to more than this share of a full pass, run a full pass.
+    """
+
+    full_every: int = DEFAULT_FULL_EVERY
+    window_scale: float = 2.0
+    min_iou: float = 0.3
+    cut_threshold: float = 20.0
+    min_net: int = 48
+    max_share: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.full_every < 1:
+            raise ValueError(f"full_every must be >= 1, got {self.full_every}")
+        if self.window_scale < 1.0:
+            raise ValueError(f"window_scale must be >= 1, got {self.window_scale}")
+
+
+def scene_cut(prev: np.ndarray | None, thumb: np.ndarray, threshold: float) -> bool:
+    """True when two grey thumbnails differ by more than ``threshold`` on average."""
+    return prev is not None and float(cv2.absdiff(prev, thumb).mean()) > threshold
+
+
+def thumbnail(image_bgr: np.ndarray) -> np.ndarray:
+    """32x18 grey thumbnail (INTER_AREA averages away noise and small motion)."""
+    grey = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
+    return cv2.resize(grey, (32, 18), interpolation=cv2.INTER_AREA)
+
+
+def plan_window(box: np.ndarray, scale: float, frame_wh: tuple[int, int],
+                full_net: tuple[int, int], min_net: int) -> tuple[tuple[int, ...], tuple[int, int]]:
+    """Window around ``box`` and its network input, at the full pass's pixels-per-net-pixel.
+
+    The input is ``scale`` x the face's size at full-pass scale, at least ``min_net`` and rounded
+    up to a multiple of 8 (fewer distinct shapes: OpenCV re-plans the net for each new one); the
+    window is that input mapped back to frame pixels, centred on the face and shifted into the
+    frame, so the face keeps its full-pass pixel size.
+    """
+    fw, fh = frame_wh
+    sx, sy = full_net[0] / fw, full_net[1] / fh
+    x1, y1, x2, y2 = (float(v) for v in box)
+    side = max(x2 - x1, y2 - y1) * scale
+    net = []
+    for s, full in ((sx, full_net[0]), (sy, full_net[1])):
+        n = int(np.ceil(max(side * s, min_net) / 8.0)) * 8
+        net.append(min(n, full))
+    ww, wh = min(round(net[0] / sx), fw), min(round(net[1] / sy), fh)
+    left = int(min(max(round((x1 + x2) / 2.0 - ww / 2.0), 0), fw - ww))
+    top = int(min(max(round((y1 + y2) / 2.0 - wh / 2.0), 0), fh - wh))
+    return (left, top, left + ww, top + wh), (net[0], net[1])
+
+
+class TrackGate:
+    """Detects faces like ``detector.detect`` but only scans the whole frame when needed.
+
+    Knows the detector only; the pipeline decides what the faces are used for. ``full_passes`` and
+    ``window_passes`` count the SSD calls, for benchmarks and tests.
+    """
+
+    def __init__(self, detector: RegionDetector, config: GateConfig | None = None) -> None:
+        self.detector = detector
+        self.config = config or GateConfig()
+        self.full_passes = 0
+        self.window_passes = 0
+        self._boxes = np.zeros((0, 4), np.float32)
+        self._since_full = 0
+        self._thumb: np.ndarray | None = None
+
+    def reset(self) -> None:
+        """Forget the tracked faces (a new source)."""
+        self._boxes = np.zeros((0, 4), np.float32)
+        self._since_full = 0
+        self._thumb = None
+
+    def detect(self, image_bgr: np.ndarray) -> FaceDetections:
+        """Faces of this frame, largest first, in frame pixels."""
+        thumb = thumbnail(image_bgr)
+        cut = scene_cut(self._thumb, thumb, self.config.cut_threshold)
+        self._thumb = thumb
+        faces = None
+        if len(self._boxes) and not cut and self._since_full < self.config.full_every:
+            faces = self._track(image_bgr)  # None: a face was lost
+        if faces is None:
+            faces = self.detector.detect(image_bgr)
+            self.full_passes += 1
+            self._since_full = 0
+        self._since_full += 1
+        self._boxes = faces.xyxy.copy()
+        return faces
+
+    def _track(self, image_bgr: np.ndarray) -> FaceDetections | None:
+        """Each tracked face re-found in its window; None when a full pass is due instead."""
+        h, w = image_bgr.shape[:2]
+        cfg = self.config
+        full_net = self.detector.network_size(w, h)
+        plans = [plan_window(b, cfg.window_scale, (w, h), full_net, cfg.min_net)
+                 for b in self._boxes]
+        if sum(n[0] * n[1] for _, n in plans) > cfg.max_share * full_net[0] * full_net[1]:
+            return None  # large faces: a full pass costs about the same
+        boxes, scores = [], []
+        for box, (window, net) in zip(self._boxes, plans, strict=True):
+            found = self.detector.detect_region(image_bgr, window, net)
+            self.window_passes += 1
+            if not len(found):
+                return None
+            ious = iou_matrix(box[None], found.xyxy)[0]
+            best = int(np.argmax(ious))
+            if ious[best] < cfg.min_iou:
+                return None
+            boxes.append(found.xyxy[best])
+            scores.append(found.score[best])
+        faces = FaceDetections(np.array(boxes, np.float32), np.array(scores, np.float32))
+        faces = faces[np.argsort(-faces.area, kind="stable")]
+        if len(faces) > 1:  # two windows that locked onto the same face: keep one
+            iou = iou_matrix(faces.xyxy, faces.xyxy)
+            keep = [i for i in range(len(faces)) if not (iou[i, :i] > 0.5).any()]
+            faces = faces[np.array(keep)]
+        return faces
