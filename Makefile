@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo install lint bench clean pretrained
+.PHONY: test demo train-demo install lint bench clean pretrained
 
 DATA ?= ../shared/datasets/ffpp_c23_faces
 
@@ -19,8 +19,13 @@ test: $(STAMP)
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -q
 
+# The shipped pretrained model on a public-domain video (+ the real FF++ clips when present).
 demo: $(STAMP)
-	$(PY) -m demo --out demo-output
+	$(PY) -m demo.real --out demo-output
+
+# Everything end to end on synthetic data (the model detects synthetic edits, and says so).
+train-demo: $(STAMP)
+	$(PY) -m demo --out demo-output/train-demo
 
 # Reproduce the shipped models (edge_detector/models) from the FF++ face-crop dataset, seeded.
 pretrained: $(STAMP)

@@ -124,7 +124,7 @@ def test_small_face_window_grows_instead_of_upscaling():
 
 @pytest.mark.parametrize("args, message", [
     (["--detect", "both"], "'both' is not one of 'full', 'track'"),
-    (["--full-every", "0"], "0 is not in the range x>=1"),
+    (["--full-every", "0"], "0 is not in the range 1<=x<=10000"),
 ])
 def test_cli_rejects_bad_detect_options(face_video, tiny_onnx, args, message):
     res = CliRunner().invoke(main, [str(face_video), "-m", str(tiny_onnx), *args])
