@@ -128,6 +128,9 @@ def import_crops(src: Path, out: Path, size: int, val_fraction: float, test_frac
               help="tf.data cache: memory, none, or a file path prefix.")
 @click.option("--deterministic", is_flag=True,
               help="TensorFlow op determinism: the same seed gives the same model (slower).")
+@click.option("--init-weights", type=_EXISTING, default=None,
+              help="Start from the weights of a model.keras of the same --arch and size "
+                   "(continue a run: e.g. --epochs 0 --fine-tune-epochs N).")
 def fit(arch: str, data_dir: Path, out: Path, **opts) -> None:
     """Train --arch on the crops in --data; best model -> RUN_DIR/model.keras."""
     from .fit import FitConfig

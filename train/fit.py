@@ -72,6 +72,7 @@ class FitConfig:
     seed: int = 0
     cache: str | None = "memory"
     deterministic: bool = False
+    init_weights: Path | None = None  # a model.keras of the same architecture to start from
     verbose: int = 1
 
     def resolved(self) -> FitConfig:
@@ -202,6 +203,8 @@ def fit(config: FitConfig) -> FitResult:
     log.info("data pipeline (decode + resize, first pass): %.0f images/s", pipe_ips)
 
     model = build_model(cfg.arch, len(classes), cfg.input_size, cfg.weights)
+    if cfg.init_weights:
+        init_from(model, Path(cfg.init_weights))
     oi = contract.original_index
     ckpt = WarmCheckpoint(str(cfg.out / MODEL_FILE), monitor="val_auc", mode="max",
                           save_best_only=True)
@@ -245,6 +248,18 @@ def fit(config: FitConfig) -> FitResult:
         history = pd.concat([h1, h2], ignore_index=True)
     return _finish(cfg, contract, model, history, fine_tune_epoch, pipe_ips, t0,
                    (val_ds, val.labels), momentum)
+
+
+def init_from(model: keras.Model, path: Path) -> None:
+    """Copy every weight of a saved model of the same architecture (to continue training it)."""
+    source = load_model(path).get_weights()
+    target = model.get_weights()
+    shapes = [w.shape for w in source], [w.shape for w in target]
+    if shapes[0] != shapes[1]:
+        raise ConfigError(f"--init-weights {path} does not match --arch {model.name} at this "
+                          f"input size and class count ({len(source)} vs {len(target)} tensors)")
+    model.set_weights(source)
+    log.info("initialised all %d weight tensors from %s", len(source), path)
 
 
 def _finish(cfg, contract, model, history, fine_tune_epoch, pipe_ips, t0, val,
