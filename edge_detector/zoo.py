@@ -43,7 +43,7 @@ class ShippedModel:
         size_mb = self.path.stat().st_size / 1e6
         return (f"{self.name:<14} {c.get('architecture', '?'):<10} {c.get('input_size', '?'):>4}px "
                 f"{size_mb:5.1f} MB  frame AUC {auc_s}  acc {m.get('accuracy', float('nan')):.3f}  "
-                f"threshold {c.get('threshold', 0.5)}  trained on {self.card.get('dataset', '?')}")
+                f"threshold {c.get("threshold") or 0.5:.3f}  (card: {self.path.with_suffix("").name}.card.json)")
 
 
 def models_dir() -> Path:
