@@ -74,11 +74,12 @@ class RandomJpegQuality(keras.layers.Layer):
 def _scratch_augmentation() -> keras.Sequential:
     return keras.Sequential(
         [
-            # No rotation, zoom or translation: resampling blurs the blending and texture traces
-            # a forgery detector needs (with them the CNN stayed at chance on real FF++ crops).
             keras.layers.RandomFlip("horizontal"),
-            keras.layers.RandomContrast(0.1),
-            keras.layers.RandomBrightness(0.1, value_range=(0, 255)),
+            keras.layers.RandomRotation(0.2),
+            keras.layers.RandomZoom(0.2),
+            keras.layers.RandomContrast(0.3),
+            keras.layers.RandomBrightness(0.2, value_range=(0, 255)),
+            keras.layers.RandomTranslation(0.1, 0.1),
             # users' videos are more compressed than FF++ c23: train on harsher JPEG too
             RandomJpegQuality(40, 95, name="random_jpeg_quality"),
         ],
