@@ -142,10 +142,10 @@ def parse_jpeg(text: str | None) -> tuple[int, ...]:
     try:
         qs = tuple(int(t) for t in text.split(",") if t.strip())
     except ValueError:
-        raise ValueError(f"--jpeg wants comma-separated qualities like 60,40, got {text!r}") from None
+        raise ConfigError(f"--jpeg wants comma-separated qualities like 60,40, got {text!r}") from None
     bad = [q for q in qs if not 1 <= q <= 100]
     if bad:
-        raise ValueError(f"--jpeg qualities must be in 1..100, got {bad}")
+        raise ConfigError(f"--jpeg qualities must be in 1..100, got {bad}")
     return qs
 
 

@@ -178,7 +178,7 @@ def build_efficientnet_lite0(num_classes: int = len(FFPP_CLASSES),
     from .lite0 import build_lite0_backbone, load_backbone_weights
 
     if num_classes < 2:
-        raise ValueError(f"num_classes must be >= 2, got {num_classes}")
+        raise ConfigError(f"num_classes must be >= 2, got {num_classes}")
     backbone = build_lite0_backbone(input_size, name=BACKBONE_NAME)
     load_backbone_weights(backbone, weights)
     inputs = keras.Input((input_size, input_size, 3), name=INPUT_NAME)
