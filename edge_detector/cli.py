@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import logging
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import click
 from .errors import EdgeDetectError, SinkError
 from .fsnames import display_name
 from .gating import DEFAULT_DETECT, DEFAULT_FULL_EVERY, DETECT_MODES
-from .interrupts import exit_code, handle_signals
+from .interrupts import exit_code, handle_signals, signalled
 
 log = logging.getLogger("edge_detector")
 EXIT_INTERRUPTED = 130
@@ -149,6 +150,10 @@ def main(source, model, webcam, camera, output, force, every, max_frames, thresh
         except OSError as exc:  # a write the sinks did not wrap; a full disk is an output error
             err = SinkError(f"{exc.strerror or exc}: {display_name(exc.filename or '')}".rstrip(": "))
             _fail(str(err), err.exit_code if exc.errno in _OUTPUT_ERRNOS else 1)
+    if signalled():  # outputs are final; interpreter teardown (pool joins) must not be interrupted
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     sys.exit(code)
 
 

@@ -36,8 +36,16 @@ def handle_signals() -> Iterator[None]:
     try:
         yield
     finally:
-        for s, h in old.items():
-            signal.signal(s, h)
+        # After a signal the process is on its way out: keep counting signals, so one that lands
+        # between here and exit is still ignored (the default handler would kill us with -2).
+        if not _received:
+            for s, h in old.items():
+                signal.signal(s, h)
+
+
+def signalled() -> bool:
+    """Whether SIGINT/SIGTERM arrived during :func:`handle_signals` (the process should end)."""
+    return bool(_received)
 
 
 def exit_code() -> int:
