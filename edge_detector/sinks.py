@@ -226,18 +226,7 @@ def write_image(path: str | os.PathLike, image_bgr: np.ndarray, ext: str = ".jpg
     ok, data = cv2.imencode(ext, image_bgr, params or [])
     if not ok:
         raise SinkError(f"cannot encode {display_name(path)}")
-    tmp = path.with_name(path.name + ".part")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data.tobytes())
-        os.replace(tmp, path)
-    except OSError as exc:
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass
-        raise write_error(path, exc) from exc
-    return path
+    return _replace_with(path, data.tobytes())
 
 
 def _jsonable(obj: Any) -> Any:
@@ -256,10 +245,16 @@ def _jsonable(obj: Any) -> Any:
 
 def write_json(path: str | os.PathLike, data: dict[str, Any]) -> Path:
     """Atomic replace, so a reader never sees half a summary."""
-    path = Path(path)
+    text = json.dumps(_jsonable(data), indent=2, allow_nan=False)
+    return _replace_with(Path(path), text.encode("utf-8"))
+
+
+def _replace_with(path: Path, data: bytes) -> Path:
+    """Write ``<name>.part`` and rename it over ``path``; every failure is one SinkError."""
     tmp = path.with_name(path.name + ".part")
     try:
-        tmp.write_text(json.dumps(_jsonable(data), indent=2, allow_nan=False), encoding="utf-8")
+        with open(tmp, "wb") as fh:
+            fh.write(data)
         os.replace(tmp, path)
     except OSError as exc:
         try:

@@ -90,9 +90,8 @@ def card_numbers(metrics: dict[str, Any]) -> dict[str, Any]:
 def ship(onnx: Path, metrics: dict[str, Any], name: str, dest: Path,
          training: dict[str, Any] | None = None) -> Path:
     """Copy ``onnx`` to ``dest/<name>.onnx`` with a card that carries its test numbers."""
-    card = json.loads(card_path(onnx).read_text()) if card_path(onnx).is_file() else {}
-    base = json.loads(card_path(_fp32_of(onnx)).read_text())
-    card = {**base, **card}
+    # export writes one card, beside the fp32 file; it describes the int8 file too
+    card = json.loads(card_path(_fp32_of(onnx)).read_text())
     dest.mkdir(parents=True, exist_ok=True)
     target = dest / f"{name}.onnx"
     shutil.copyfile(onnx, target.with_suffix(".onnx.part"))

@@ -157,13 +157,7 @@ def build_efficientnet_b0(num_classes: int = len(FFPP_CLASSES),
         input_shape=(input_size, input_size, 3),
     )
     backbone.name = BACKBONE_NAME
-    inputs = keras.Input((input_size, input_size, 3), name=INPUT_NAME)
-    x = _effnet_augmentation()(inputs)
-    x = backbone(x)
-    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
-    x = keras.layers.Dropout(0.3, name="head_drop")(x)
-    outputs = keras.layers.Dense(num_classes, activation="softmax", name="probs")(x)
-    return keras.Model(inputs, outputs, name=EFFNET_NAME)
+    return _transfer_model(backbone, input_size, num_classes, 0.3, EFFNET_NAME)
 
 
 def build_efficientnet_lite0(num_classes: int = len(FFPP_CLASSES),
@@ -181,13 +175,18 @@ def build_efficientnet_lite0(num_classes: int = len(FFPP_CLASSES),
         raise ConfigError(f"num_classes must be >= 2, got {num_classes}")
     backbone = build_lite0_backbone(input_size, name=BACKBONE_NAME)
     load_backbone_weights(backbone, weights)
+    return _transfer_model(backbone, input_size, num_classes, 0.2, LITE0_NAME)
+
+
+def _transfer_model(backbone: keras.Model, input_size: int, num_classes: int, dropout: float,
+                    name: str) -> keras.Model:
+    """augmentation -> backbone (nested, so fit can freeze it) -> GAP -> dropout -> softmax."""
     inputs = keras.Input((input_size, input_size, 3), name=INPUT_NAME)
-    x = _effnet_augmentation()(inputs)
-    x = backbone(x)
+    x = backbone(_effnet_augmentation()(inputs))
     x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
-    x = keras.layers.Dropout(0.2, name="head_drop")(x)
+    x = keras.layers.Dropout(dropout, name="head_drop")(x)
     outputs = keras.layers.Dense(num_classes, activation="softmax", name="probs")(x)
-    return keras.Model(inputs, outputs, name=LITE0_NAME)
+    return keras.Model(inputs, outputs, name=name)
 
 
 def build_model(arch: str, num_classes: int, input_size: int | None = None,
