@@ -19,6 +19,9 @@ from .types import FaceDetections
 from .weights import locate_detector_files
 
 SSD_MEAN_BGR = (104.0, 177.0, 123.0)
+# The SSD's coarsest anchor step that faces use (prior steps 8, 16, 32): windows cut at multiples
+# of it see the same anchors, and the same pixels, as a full pass.
+SSD_GRID = 32
 
 
 @dataclass(frozen=True)
@@ -79,47 +82,50 @@ class FaceDetector:
 
     def detect(self, image_bgr: np.ndarray) -> FaceDetections:
         """Detect faces in a BGR uint8 image; boxes are clipped to the image, largest first."""
+        return self.detect_windows(image_bgr, [None])[0]
+
+    def detect_windows(
+        self, image_bgr: np.ndarray, windows: list[tuple[int, int, int, int] | None]
+    ) -> list[FaceDetections]:
+        """Faces inside each window of the full pass's network input (``None``: all of it).
+
+        Windows are in network-input pixels (the frame resized to :meth:`network_size`), so a face
+        keeps the pixel size it has in a full pass; cut at multiples of :data:`SSD_GRID` they also
+        keep the SSD's anchor grid, and the boxes match a full pass's. Boxes come back in frame
+        pixels, clipped to the frame, largest first.
+        """
         if image_bgr is None or image_bgr.ndim != 3 or image_bgr.shape[2] != 3:
             raise ValueError("detect() expects an HxWx3 BGR image")
         h, w = image_bgr.shape[:2]
-        return self._forward(image_bgr, self.network_size(w, h), (0.0, 0.0))
+        nw, nh = self.network_size(w, h)
+        net = cv2.resize(image_bgr, (nw, nh), interpolation=cv2.INTER_LINEAR)
+        scale = np.array([w / nw, h / nh, w / nw, h / nh], np.float32)
+        limit = np.array([nw, nh, nw, nh], np.float32)
+        out = []
+        for window in windows:
+            x1, y1, x2, y2 = (0, 0, nw, nh) if window is None else (int(v) for v in window)
+            x1, y1, x2, y2 = max(x1, 0), max(y1, 0), min(x2, nw), min(y2, nh)
+            if x2 - x1 < 16 or y2 - y1 < 16:
+                out.append(FaceDetections.empty())
+                continue
+            out.append(self._forward(net[y1:y2, x1:x2], (x1, y1), limit, scale))
+        return out
 
-    def detect_region(
-        self, image_bgr: np.ndarray, window_xyxy: tuple[int, int, int, int], net_size: tuple[int, int]
-    ) -> FaceDetections:
-        """Detect faces inside ``window_xyxy`` of the image, fed to the SSD at ``net_size`` (w, h).
-
-        Boxes come back in full-image pixels. A small net input on a window around a known face
-        costs a fraction of a full-frame pass; the caller picks ``net_size`` so the face keeps the
-        pixel size it has in a full pass (the SSD's boxes depend on that scale).
-        """
-        h, w = image_bgr.shape[:2]
-        x1, y1, x2, y2 = (int(v) for v in window_xyxy)
-        x1, y1 = max(x1, 0), max(y1, 0)
-        x2, y2 = min(x2, w), min(y2, h)
-        if x2 - x1 < 2 or y2 - y1 < 2:
-            return FaceDetections.empty()
-        nw, nh = (max(16, int(v)) for v in net_size)
-        return self._forward(image_bgr[y1:y2, x1:x2], (nw, nh), (float(x1), float(y1)))
-
-    def _forward(
-        self, patch_bgr: np.ndarray, size: tuple[int, int], offset: tuple[float, float]
-    ) -> FaceDetections:
-        """One SSD pass over ``patch_bgr`` resized to ``size``; boxes shifted by ``offset``."""
-        h, w = patch_bgr.shape[:2]
-        blob = cv2.dnn.blobFromImage(
-            cv2.resize(patch_bgr, size, interpolation=cv2.INTER_LINEAR), 1.0, size, SSD_MEAN_BGR
-        )
-        self._net.setInput(blob)
+    def _forward(self, patch: np.ndarray, offset: tuple[int, int], limit: np.ndarray,
+                 scale: np.ndarray) -> FaceDetections:
+        """One SSD pass over a patch of the network input; boxes -> frame pixels."""
+        ph, pw = patch.shape[:2]
+        self._net.setInput(cv2.dnn.blobFromImage(patch, 1.0, (pw, ph), SSD_MEAN_BGR))
         out = self._net.forward().reshape(-1, 7)
         out = out[out[:, 2] >= self.conf_threshold]
         if len(out) == 0:
             return FaceDetections.empty()
-        xyxy = np.clip(out[:, 3:7], 0.0, 1.0) * np.array([w, h, w, h], np.float32)
+        net_xyxy = out[:, 3:7] * np.array([pw, ph, pw, ph], np.float32)
+        net_xyxy += np.array([*offset, *offset], np.float32)
+        xyxy = np.clip(net_xyxy, 0.0, limit) * scale
         wh = xyxy[:, 2:] - xyxy[:, :2]
         keep = (wh[:, 0] >= self.min_size) & (wh[:, 1] >= self.min_size)
-        xyxy = xyxy[keep] + np.array([*offset, *offset], np.float32)
-        faces = FaceDetections(xyxy, out[keep, 2])
+        faces = FaceDetections(xyxy[keep], out[keep, 2])
         return faces[np.argsort(-faces.area, kind="stable")]
 
 

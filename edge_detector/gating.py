@@ -15,6 +15,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from .faces import SSD_GRID
 from .tracking import iou_matrix
 from .types import FaceDetections
 
@@ -30,8 +31,8 @@ class RegionDetector(Protocol):
 
     def network_size(self, width: int, height: int) -> tuple[int, int]: ...
 
-    def detect_region(self, image_bgr: np.ndarray, window_xyxy: tuple[int, int, int, int],
-                      net_size: tuple[int, int]) -> FaceDetections: ...
+    def detect_windows(self, image_bgr: np.ndarray,
+                       windows: list[tuple[int, int, int, int] | None]) -> list[FaceDetections]: ...
 
 
 @dataclass(frozen=True)
@@ -71,26 +72,27 @@ def thumbnail(image_bgr: np.ndarray) -> np.ndarray:
 
 
 def plan_window(box: np.ndarray, scale: float, frame_wh: tuple[int, int],
-                full_net: tuple[int, int], min_net: int) -> tuple[tuple[int, ...], tuple[int, int]]:
-    """Window around ``box`` and its network input, at the full pass's pixels-per-net-pixel.
+                full_net: tuple[int, int], min_net: int,
+                grid: int = SSD_GRID) -> tuple[int, int, int, int]:
+    """Window around ``box`` (frame pixels) in the full pass's network input pixels.
 
-    The input is ``scale`` x the face's size at full-pass scale, at least ``min_net`` and rounded
-    up to a multiple of 8 (fewer distinct shapes: OpenCV re-plans the net for each new one); the
-    window is that input mapped back to frame pixels, centred on the face and shifted into the
-    frame, so the face keeps its full-pass pixel size.
+    ``scale`` x the face's longer side at network scale (at least ``min_net``), centred on the face
+    and widened to multiples of ``grid`` so the SSD sees the same pixels and anchors as in a full
+    pass, clipped to the input.
     """
     fw, fh = frame_wh
-    sx, sy = full_net[0] / fw, full_net[1] / fh
-    x1, y1, x2, y2 = (float(v) for v in box)
-    side = max(x2 - x1, y2 - y1) * scale
-    net = []
-    for s, full in ((sx, full_net[0]), (sy, full_net[1])):
-        n = int(np.ceil(max(side * s, min_net) / 8.0)) * 8
-        net.append(min(n, full))
-    ww, wh = min(round(net[0] / sx), fw), min(round(net[1] / sy), fh)
-    left = int(min(max(round((x1 + x2) / 2.0 - ww / 2.0), 0), fw - ww))
-    top = int(min(max(round((y1 + y2) / 2.0 - wh / 2.0), 0), fh - wh))
-    return (left, top, left + ww, top + wh), (net[0], net[1])
+    nw, nh = full_net
+    sx, sy = nw / fw, nh / fh
+    x1, y1, x2, y2 = float(box[0]) * sx, float(box[1]) * sy, float(box[2]) * sx, float(box[3]) * sy
+    half = max(max(x2 - x1, y2 - y1) * scale, min_net) / 2.0
+    cx, cy = (x1 + x2) / 2.0, (y1 + y2) / 2.0
+
+    def span(c: float, n: int) -> tuple[int, int]:
+        lo = max(int(np.floor((c - half) / grid)) * grid, 0)
+        return lo, min(int(np.ceil((c + half) / grid)) * grid, n)
+
+    (left, right), (top, bottom) = span(cx, nw), span(cy, nh)
+    return left, top, right, bottom
 
 
 class TrackGate:
@@ -138,11 +140,12 @@ class TrackGate:
         full_net = self.detector.network_size(w, h)
         plans = [plan_window(b, cfg.window_scale, (w, h), full_net, cfg.min_net)
                  for b in self._boxes]
-        if sum(n[0] * n[1] for _, n in plans) > cfg.max_share * full_net[0] * full_net[1]:
+        area = sum((x2 - x1) * (y2 - y1) for x1, y1, x2, y2 in plans)
+        if area > cfg.max_share * full_net[0] * full_net[1]:
             return None  # large faces: a full pass costs about the same
         boxes, scores = [], []
-        for box, (window, net) in zip(self._boxes, plans, strict=True):
-            found = self.detector.detect_region(image_bgr, window, net)
+        for box, found in zip(self._boxes, self.detector.detect_windows(image_bgr, plans),
+                              strict=True):
             self.window_passes += 1
             if not len(found):
                 return None

@@ -101,25 +101,32 @@ def test_scene_cut_forces_a_full_pass(detector):
     assert gate.full_passes == 2
 
 
-def test_window_keeps_the_full_pass_scale_and_maps_boxes_back(detector):
+def test_window_is_grid_aligned_and_reproduces_the_full_pass_box(detector):
     frame = moving_faces_clip()[0]
     face = detector.detect(frame)[0]
-    window, net = plan_window(face.xyxy[0], 2.0, (W, H), (300, 300), 48)
+    window = plan_window(face.xyxy[0], 2.0, (W, H), (300, 300), 48)
     x1, y1, x2, y2 = window
-    assert 0 <= x1 < face.xyxy[0, 0] and face.xyxy[0, 2] < x2 <= W
-    assert net[0] % 8 == 0 and net[1] % 8 == 0
-    assert (x2 - x1) * 300 / W == pytest.approx(net[0], abs=1)  # same pixels per net pixel
-    assert (y2 - y1) * 300 / H == pytest.approx(net[1], abs=1)
-    found = detector.detect_region(frame, window, net)
+    sx, sy = 300 / W, 300 / H
+    assert 0 <= x1 < face.xyxy[0, 0] * sx and face.xyxy[0, 2] * sx < x2 <= 300
+    assert 0 <= y1 < face.xyxy[0, 1] * sy and face.xyxy[0, 3] * sy < y2 <= 300
+    assert all(v % 32 == 0 for v in (x1, y1)) and all(v % 32 == 0 or v == 300 for v in (x2, y2))
+    assert (x2 - x1) * (y2 - y1) < 0.5 * 300 * 300  # a fraction of a full pass
+    found = detector.detect_windows(frame, [window])[0]
     assert len(found) == 1
-    assert iou_matrix(found.xyxy, face.xyxy)[0, 0] > 0.8  # one frame; a wrong offset gives ~0
+    # same pixels and anchors as the full pass: the same box (a wrong offset or scale gives < 0.9)
+    assert iou_matrix(found.xyxy, face.xyxy)[0, 0] > 0.97
 
 
-def test_small_face_window_grows_instead_of_upscaling():
-    window, net = plan_window(np.array([900, 500, 930, 536]), 2.0, (1920, 1080), (300, 300), 48)
-    assert net == (48, 48)
-    assert window[2] - window[0] == round(48 * 1920 / 300)
-    assert window[3] - window[1] == round(48 * 1080 / 300)
+def test_small_face_window_grows_to_min_net():
+    x1, y1, x2, y2 = plan_window(np.array([900, 500, 930, 536]), 2.0, (1920, 1080), (300, 300), 48)
+    assert x2 - x1 >= 48 and y2 - y1 >= 48
+    assert x2 - x1 <= 96 and y2 - y1 <= 96  # two grid cells: no more than needed
+
+
+def test_window_at_the_border_is_clipped_to_the_network_input():
+    assert plan_window(np.array([1200, 640, 1280, 720]), 2.0, (1280, 720), (300, 300), 48)[2:] \
+        == (300, 300)
+    assert plan_window(np.array([0, 0, 60, 60]), 2.0, (1280, 720), (300, 300), 48)[:2] == (0, 0)
 
 
 @pytest.mark.parametrize("args, message", [
