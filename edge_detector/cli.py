@@ -172,7 +172,8 @@ def _run(source, model, webcam, camera, output, force, every, max_frames, thresh
          face_model_sha256, face_config_sha256, threads, write_video, report, display,
          record, realtime, recursive, workers, cluster, quiet, verbose) -> int:
     from .build import PipelineSpec, build_pipeline
-    from .runner import SYNTHETIC_WARNING, RunOptions, run_source
+    from .notices import SYNTHETIC_WARNING
+    from .runner import RunOptions, run_source
     from .sources import open_source
     from .zoo import resolve_model
 
@@ -182,7 +183,8 @@ def _run(source, model, webcam, camera, output, force, every, max_frames, thresh
     if not live and not source:
         raise click.UsageError("missing SOURCE (a video, image, folder or URL) or --webcam")
     spec = PipelineSpec(
-        model=resolve_model(model), threshold=threshold, every=every, face_conf=face_conf,
+        model=resolve_model(model), threshold=threshold, aggregation=aggregation, every=every,
+        face_conf=face_conf,
         det_size=det_size, det_keep_aspect=det_keep_aspect, face_model=face_model,
         face_config=face_config, threads=threads, face_model_sha256=face_model_sha256,
         face_config_sha256=face_config_sha256, detect=detect_mode, full_every=full_every,
@@ -201,7 +203,7 @@ def _run(source, model, webcam, camera, output, force, every, max_frames, thresh
         return scan_folder(Path(source), spec, ScanOptions(
             out_dir=output or Path("edge-detect-output") / display_name(Path(source).resolve().name),
             recursive=recursive, workers=workers, write_video=write_video, report=report,
-            force=force, max_frames=max_frames, aggregation=aggregation, progress=not quiet,
+            force=force, max_frames=max_frames, progress=not quiet,
             quiet=quiet, cluster=cluster,
         ))
     src = open_source(camera if camera is not None else 0) if live else open_source(source, realtime)
@@ -217,7 +219,7 @@ def _run(source, model, webcam, camera, output, force, every, max_frames, thresh
             out_dir=output if (not is_live or record or output) else None,
             write_video=write_video, report=report,
             display=display if display is not None else (live and not realtime),
-            max_frames=max_frames, aggregation=aggregation, force=force,
+            max_frames=max_frames, force=force,
             progress=not quiet and not is_live,
         )
         result = run_source(src, pipeline, opts)

@@ -46,7 +46,6 @@ class ScanOptions:
     report: bool = True
     force: bool = False
     max_frames: int | None = None
-    aggregation: str = "mean"
     progress: bool = True
     quiet: bool = False
     cluster: str | None = None  # a Dask scheduler address or local[:N] (see .cluster)
@@ -104,7 +103,7 @@ def settings_key(spec: PipelineSpec, opts: ScanOptions) -> dict[str, Any]:
             except OSError:
                 value = display_name(value)
         key[f.name] = value
-    key.update(max_frames=opts.max_frames, aggregation=opts.aggregation)
+    key.update(max_frames=opts.max_frames)
     return json.loads(json.dumps(key, default=str))
 
 
@@ -172,7 +171,7 @@ def scan_folder(folder: Path, spec: PipelineSpec, opts: ScanOptions) -> int:
         click.echo(f"edge-detect: {len(rows)} of {len(jobs)} videos already done in {opts.out_dir}; "
                    "skipping them (--force redoes them)", err=True)
     run_args = {"write_video": opts.write_video, "report": opts.report,
-                "max_frames": opts.max_frames, "aggregation": opts.aggregation}
+                "max_frames": opts.max_frames}
     if todo:
         _run_jobs(todo, spec, run_args, opts, record)
     final = sorted(rows.values(), key=lambda r: order[r.path])
@@ -192,7 +191,7 @@ def _run_jobs(todo: list[Job], spec: PipelineSpec, run_args: dict[str, Any], opt
         spec = replace(spec, threads=max(1, (os.cpu_count() or 1) // workers))
     pipeline = build_pipeline(spec)  # a bad model fails here once, not once per worker
     if pipeline.contract.synthetic_demo:
-        from .runner import SYNTHETIC_WARNING
+        from .notices import SYNTHETIC_WARNING
 
         log.warning("%s", SYNTHETIC_WARNING)
     with _progress(len(todo), opts.progress) as bar:

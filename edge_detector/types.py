@@ -17,6 +17,19 @@ class Frame:
 
 
 @dataclass(frozen=True)
+class VideoInfo:
+    """What is known about a source before reading it; ``frame_count`` is None when unknown."""
+
+    name: str
+    width: int
+    height: int
+    fps: float
+    frame_count: int | None
+    live: bool
+    kind: str
+
+
+@dataclass(frozen=True)
 class FaceDetections:
     """Faces of one image: boxes ``xyxy`` (n,4) float32 in pixels and ``score`` (n,) float32."""
 
