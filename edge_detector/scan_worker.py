@@ -5,7 +5,6 @@ Lives apart from the scan loop so 'spawn' workers import only what they need.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal
@@ -18,7 +17,7 @@ from typing import Any
 from .build import PipelineSpec, build_pipeline
 from .errors import EdgeDetectError
 from .pipeline import Pipeline
-from .scan_rows import ScanRow, row_from_record
+from .scan_rows import ScanRow, row_from_run
 
 log = logging.getLogger(__name__)
 ERROR_FILE = "error.txt"
@@ -103,9 +102,8 @@ def analyse(job: Job, pipeline: Pipeline | None = None, run_args: dict[str, Any]
             result = run_source(src, fresh, opts)
         if result.interrupted:
             raise KeyboardInterrupt
-        record = json.loads((job.out_dir / "summary.json").read_text(encoding="utf-8"))
         error_file.unlink(missing_ok=True)
-        return JobResult(row_from_record(job.rel, record, time.perf_counter() - t0), result.warnings)
+        return JobResult(row_from_run(job.rel, result, time.perf_counter() - t0), result.warnings)
     except KeyboardInterrupt:
         message, interrupted = "interrupted", True
     except EdgeDetectError as exc:

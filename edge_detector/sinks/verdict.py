@@ -69,4 +69,4 @@ class ReportSink(Sink):
     def close(self, run: RunResult) -> None:
         from ..report import write_report
 
-        run.outputs[self.name] = write_report(self.path, summary_record(run), self.timeline)
+        run.outputs[self.name] = write_report(self.path, run, self.timeline)
