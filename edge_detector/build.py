@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -35,6 +35,15 @@ class PipelineSpec:
     face_config_sha256: str | None = None
     detect: str = DEFAULT_DETECT
     full_every: int = DEFAULT_FULL_EVERY
+
+    def files(self) -> dict[str, Path]:
+        """The files this spec reads (the model, detector overrides), by field name."""
+        names = ("model", "face_model", "face_config")
+        return {n: Path(getattr(self, n)) for n in names if getattr(self, n) is not None}
+
+    def with_files(self, paths: dict[str, Path]) -> PipelineSpec:
+        """The same spec reading copies of its files (e.g. on a Dask worker)."""
+        return replace(self, **paths)
 
 
 def build_pipeline(spec: PipelineSpec) -> Pipeline:

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import csv
-import os
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 import click
 
-from .errors import SinkError
-from .results import RunResult
-from .values import finite_or_none
+from .. import atomic
+from ..errors import SinkError
+from ..results import RunResult
+from ..values import finite_or_none
 
 
 @dataclass(frozen=True)
@@ -54,10 +54,9 @@ def row_from_run(rel: str, run: RunResult, seconds: float | None = None) -> Scan
 
 
 def row_from_record(rel: str, record: dict[str, Any]) -> ScanRow:
-    """The summary.csv row of a video finished by an earlier run, from its summary.json."""
+    """The summary.csv row of a video finished by an earlier run, from its summary.json (resume)."""
     frames = record.get("frames", {})
     fps = finite_or_none(record.get("speed", {}).get("fps"))
-    seconds = frames.get("read", 0) / fps if fps else None
     return ScanRow(
         path=rel, verdict=str(record.get("verdict", "")), score=finite_or_none(record.get("score")),
         mean_p_fake=finite_or_none(record.get("mean_p_fake")),
@@ -65,21 +64,19 @@ def row_from_record(rel: str, record: dict[str, Any]) -> ScanRow:
         fake_frame_fraction=finite_or_none(record.get("fake_frame_fraction")),
         top_method=record.get("top_method"), frames=frames.get("read"),
         frames_analysed=frames.get("analysed"), faces=frames.get("faces_classified"),
-        fps=fps, seconds=seconds,
+        fps=fps, seconds=frames.get("read", 0) / fps if fps else None,
     )
 
 
 def write_summary(path: Path, rows: list[ScanRow]) -> None:
     """Atomic replace, so summary.csv is complete at every moment."""
-    tmp = path.with_name(path.name + ".part")
     try:
-        with open(tmp, "w", newline="", encoding="utf-8") as fh:
+        with atomic.atomic_open(path, "w", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(COLUMNS)
             for r in rows:
                 w.writerow(["" if v is None else f"{v:.6g}" if isinstance(v, float) else v
                             for v in astuple(r)])
-        os.replace(tmp, path)
     except OSError as exc:
         raise SinkError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
