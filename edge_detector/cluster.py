@@ -31,6 +31,7 @@ from typing import Any
 
 import click
 
+from . import atomic
 from .errors import ClusterError
 
 log = logging.getLogger(__name__)
@@ -124,14 +125,6 @@ def worker_state(client, state) -> Iterator[str]:
             client.unregister_worker_plugin(state.name)
 
 
-def safe_write(path: Path, data: bytes) -> None:
-    """Atomic replace, so a killed client never leaves half a file under a final name."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 # ---- folder scan --------------------------------------------------------------------------------
 
 def scan_on_cluster(address: str, todo: list, spec, run_opts, record: Callable, bar,
@@ -155,7 +148,7 @@ def scan_on_cluster(address: str, todo: list, spec, run_opts, record: Callable, 
             result, outputs = res
             final = job.out_dir
             for rel, data in sorted(outputs.items(), key=lambda kv: kv[0] == "summary.json"):
-                safe_write(final / rel, data)
+                atomic.write_bytes(final / rel, data)  # a killed client leaves no half file
             if result.row.ok:
                 (final / ERROR_FILE).unlink(missing_ok=True)
             record(result)

@@ -82,10 +82,6 @@ class FrameResult:
     analysed: bool
     timings_ms: dict[str, float] = field(default_factory=dict)
 
-    @property
-    def p_fake(self) -> np.ndarray:
-        return np.array([v.p_fake for v in self.verdicts], dtype=np.float32)
-
 
 @dataclass(frozen=True)
 class TrackSummary:
