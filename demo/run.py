@@ -144,7 +144,7 @@ def _detect_real(model: Path, cfg: DemoConfig, res: DemoResult) -> None:
     out = Path(cfg.out) / "detect" / "ffpp_c23_mini"
     scan_folder(cfg.fixtures / "ffpp_c23_mini", PipelineSpec(model=model), ScanOptions(
         out_dir=out, recursive=True, workers=1, write_video=True, report=True, force=True,
-        max_frames=cfg.real_max_frames, aggregation="mean", progress=True, quiet=True))
+        max_frames=cfg.real_max_frames, progress=True, quiet=True))
     import pandas as pd
 
     for row in pd.read_csv(out / "summary.csv").itertuples():

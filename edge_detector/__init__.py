@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from importlib import metadata
 
 # Quiet FFmpeg/OpenCV logging before cv2 is first imported: errors reach users as one clear line.
 os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
@@ -22,11 +21,7 @@ from .errors import (
 from .faces import FaceDetector, crop_box, crop_face, crop_faces
 from .preprocess import preprocess
 from .types import FaceDetections, FaceVerdict, Frame, FrameResult, VideoSummary
-
-try:
-    __version__ = metadata.version("edge-deepfake-detector")
-except metadata.PackageNotFoundError:  # running from a source tree without install
-    __version__ = "0.0.0"
+from .version import __version__ as __version__
 
 __all__ = [
     "FFPP_CLASSES", "METADATA_KEY", "EdgeDetectError", "FaceDetections", "FaceDetector",

@@ -10,24 +10,18 @@ from collections import Counter, defaultdict
 import numpy as np
 
 from .contract import ModelContract
+from .policy import AGGREGATIONS, DEFAULT_POLICY, FAKE, NO_FACE, DecisionPolicy
 from .types import FrameResult, TrackSummary, VideoSummary
-from .verdicts import FAKE, REAL
 
-AGGREGATIONS = ("mean", "median", "fraction")
-NO_FACE = "NO_FACE"
+__all__ = ["AGGREGATIONS", "NO_FACE", "VideoAggregator"]
 
 
 class VideoAggregator:
     """Accumulates per-face scores as results stream by; :meth:`summary` can be called any time."""
 
-    def __init__(
-        self, contract: ModelContract, threshold: float = 0.5, aggregation: str = "mean"
-    ) -> None:
-        if aggregation not in AGGREGATIONS:
-            raise ValueError(f"aggregation must be one of {AGGREGATIONS}, got {aggregation!r}")
+    def __init__(self, contract: ModelContract, policy: DecisionPolicy = DEFAULT_POLICY) -> None:
         self.contract = contract
-        self.threshold = threshold
-        self.aggregation = aggregation
+        self.policy = policy
         self.frames_read = 0
         self.frames_analysed = 0
         self.frames_with_faces = 0
@@ -45,7 +39,7 @@ class VideoAggregator:
         if not result.verdicts:
             return
         self.frames_with_faces += 1
-        if max(v.p_fake for v in result.verdicts) >= self.threshold:
+        if self.policy.is_fake(max(v.p_fake for v in result.verdicts)):
             self.fake_frames += 1
         for v in result.verdicts:
             self._p_fake.append(v.p_fake)
@@ -59,9 +53,9 @@ class VideoAggregator:
         return self._score() if self._p_fake else None
 
     def _score(self) -> float:
-        if self.aggregation == "median":
+        if self.policy.aggregation == "median":
             return float(np.median(self._p_fake))
-        if self.aggregation == "fraction":
+        if self.policy.aggregation == "fraction":
             return self.fake_frames / max(self.frames_with_faces, 1)
         return float(np.mean(self._p_fake))
 
@@ -80,11 +74,11 @@ class VideoAggregator:
             verdict, score = NO_FACE, float("nan")
         else:
             score = self._score()
-            verdict = FAKE if score >= self.threshold else REAL
+            verdict = self.policy.label(score)
         total_fake = sum(self._methods.values())
         return VideoSummary(
             verdict=verdict,
-            aggregation=self.aggregation,
+            aggregation=self.policy.aggregation,
             score=score,
             mean_p_fake=float(np.mean(self._p_fake)) if n else None,
             median_p_fake=float(np.median(self._p_fake)) if n else None,
@@ -96,9 +90,8 @@ class VideoAggregator:
             top_method=self._top_method(),
             method_share={m: c / total_fake for m, c in self._methods.most_common()},
             tracks=[
-                TrackSummary(t, len(p), float(np.mean(p)),
-                             FAKE if np.mean(p) >= self.threshold else REAL)
+                TrackSummary(t, len(p), float(np.mean(p)), self.policy.label(float(np.mean(p))))
                 for t, p in sorted(self._tracks.items())
             ],
-            threshold=self.threshold,
+            threshold=self.policy.threshold,
         )

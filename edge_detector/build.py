@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -11,16 +11,19 @@ from .classifier import OnnxClassifier, default_threads
 from .faces import FaceDetector
 from .gating import DEFAULT_DETECT, DEFAULT_FULL_EVERY
 from .pipeline import Pipeline
-
-DEFAULT_THRESHOLD = 0.5  # for models whose contract carries no threshold
+from .policy import DecisionPolicy
 
 
 @dataclass(frozen=True)
 class PipelineSpec:
-    """Everything needed to construct a detector + classifier pipeline (picklable for workers)."""
+    """Everything needed to construct a detector + classifier pipeline (picklable for workers).
+
+    The CLI builds one; a folder scan hands the same object to every worker.
+    """
 
     model: Path
-    threshold: float | None = None  # None: the model contract's threshold, else 0.5
+    threshold: float | None = None  # None: the model contract's threshold (see DecisionPolicy.choose)
+    aggregation: str = "mean"
     every: int = 1
     face_conf: float = 0.5
     det_size: int = 300
@@ -33,6 +36,15 @@ class PipelineSpec:
     detect: str = DEFAULT_DETECT
     full_every: int = DEFAULT_FULL_EVERY
 
+    def files(self) -> dict[str, Path]:
+        """The files this spec reads (the model, detector overrides), by field name."""
+        names = ("model", "face_model", "face_config")
+        return {n: Path(getattr(self, n)) for n in names if getattr(self, n) is not None}
+
+    def with_files(self, paths: dict[str, Path]) -> PipelineSpec:
+        """The same spec reading copies of its files (e.g. on a Dask worker)."""
+        return replace(self, **paths)
+
 
 def build_pipeline(spec: PipelineSpec) -> Pipeline:
     threads = spec.threads or default_threads()
@@ -41,8 +53,6 @@ def build_pipeline(spec: PipelineSpec) -> Pipeline:
     detector = FaceDetector(spec.face_conf, spec.det_size, spec.face_model, spec.face_config,
                             keep_aspect=spec.det_keep_aspect, model_sha256=spec.face_model_sha256,
                             config_sha256=spec.face_config_sha256)
-    threshold = spec.threshold
-    if threshold is None:
-        threshold = classifier.contract.threshold or DEFAULT_THRESHOLD
-    return Pipeline(detector, classifier, threshold, spec.every, detect=spec.detect,
+    policy = DecisionPolicy.choose(spec.threshold, classifier.contract.threshold, spec.aggregation)
+    return Pipeline(detector, classifier, policy, spec.every, detect=spec.detect,
                     full_every=spec.full_every)

@@ -7,14 +7,19 @@ import logging
 import math
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
+from .build import PipelineSpec
 from .errors import EdgeDetectError, SinkError
 from .fsnames import display_name
 from .gating import DEFAULT_DETECT, DEFAULT_FULL_EVERY, DETECT_MODES
 from .interrupts import exit_code, handle_signals, signalled
+from .notices import SYNTHETIC_WARNING
+from .policy import AGGREGATIONS, DEFAULT_THRESHOLD
+from .zoo import resolve_model
 
 log = logging.getLogger("edge_detector")
 EXIT_INTERRUPTED = 130
@@ -92,8 +97,8 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
 @click.option("--max-frames", type=click.IntRange(1, 10**12), default=None)
 @click.option("--threshold", type=Finite(0, 1), default=None,
               help="P_fake at or above which a face is FAKE [the model's validation-chosen "
-                   "threshold, else 0.5].")
-@click.option("--aggregate", "aggregation", type=click.Choice(["mean", "median", "fraction"]),
+                   f"threshold, else {DEFAULT_THRESHOLD}].")
+@click.option("--aggregate", "aggregation", type=click.Choice(AGGREGATIONS),
               default="mean", show_default=True, help="How face scores make the video verdict.")
 @click.option("--face-conf", type=Finite(0.05, 1), default=0.5, show_default=True,
               help="Face detector confidence threshold.")
@@ -138,10 +143,23 @@ def main(source, model, webcam, camera, output, force, every, max_frames, thresh
          record, realtime, recursive, workers, cluster, quiet, verbose):
     """Detect face forgeries in SOURCE (video, image, folder or stream URL) or a live camera."""
     _setup_logging(verbose, quiet)
-    args = dict(locals())
+    request = Request(
+        source=source, camera=camera if camera is not None else 0 if webcam else None,
+        realtime=realtime, recursive=recursive, workers=workers, cluster=cluster, out_dir=output,
+        force=force, write_video=write_video, report=report, display=display, record=record,
+        max_frames=max_frames, quiet=quiet,
+    )
     with handle_signals():
         try:
-            code = _run(**args)
+            request.check()
+            spec = PipelineSpec(
+                model=resolve_model(model), threshold=threshold, aggregation=aggregation,
+                every=every, face_conf=face_conf, det_size=det_size, det_keep_aspect=det_keep_aspect,
+                face_model=face_model, face_config=face_config, threads=threads,
+                face_model_sha256=face_model_sha256, face_config_sha256=face_config_sha256,
+                detect=detect_mode, full_every=full_every,
+            )
+            code = _scan(request, spec) if request.is_folder else _analyse(request, spec)
         except KeyboardInterrupt:
             click.echo("edge-detect: interrupted", err=True)
             code = exit_code()
@@ -167,64 +185,84 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
-def _run(source, model, webcam, camera, output, force, every, max_frames, threshold, aggregation,
-         face_conf, det_size, det_keep_aspect, detect_mode, full_every, face_model, face_config,
-         face_model_sha256, face_config_sha256, threads, write_video, report, display,
-         record, realtime, recursive, workers, cluster, quiet, verbose) -> int:
-    from .build import PipelineSpec, build_pipeline
-    from .runner import SYNTHETIC_WARNING, RunOptions, run_source
+@dataclass(frozen=True)
+class Request:
+    """What to analyse and what to write, as given on the command line (the model is in the spec)."""
+
+    source: str | None
+    camera: int | None  # a live camera index; None for a file, folder or URL
+    realtime: bool = False
+    recursive: bool = False
+    workers: int = 1
+    cluster: str | None = None
+    out_dir: Path | None = None
+    force: bool = False
+    write_video: bool = True
+    report: bool = True
+    display: bool | None = None  # None: on for cameras, off for files
+    record: bool = False
+    max_frames: int | None = None
+    quiet: bool = False
+
+    @property
+    def is_folder(self) -> bool:
+        return bool(self.source) and Path(self.source).is_dir()
+
+    def check(self) -> None:
+        """Usage errors (exit 2) before any model is loaded."""
+        if self.camera is not None and self.source:
+            raise click.UsageError("give either SOURCE or --webcam/--camera, not both")
+        if self.camera is None and not self.source:
+            raise click.UsageError("missing SOURCE (a video, image, folder or URL) or --webcam")
+        if self.cluster and not self.is_folder:
+            raise click.UsageError("--cluster works on a folder SOURCE only")
+        if self.cluster and self.workers > 1:
+            raise click.UsageError("give either --workers (local processes) or --cluster, not both")
+        if self.cluster:
+            from .cluster import require_dask
+
+            require_dask()  # a one-line error before any work when the extra is missing
+
+
+def _scan(req: Request, spec: PipelineSpec) -> int:
+    from .scan import ScanOptions, scan_folder
+
+    folder = Path(req.source)
+    return scan_folder(folder, spec, ScanOptions(
+        out_dir=req.out_dir or Path("edge-detect-output") / display_name(folder.resolve().name),
+        recursive=req.recursive, workers=req.workers, write_video=req.write_video,
+        report=req.report, force=req.force, max_frames=req.max_frames, progress=not req.quiet,
+        quiet=req.quiet, cluster=req.cluster,
+    ))
+
+
+def _analyse(req: Request, spec: PipelineSpec) -> int:
+    from .build import build_pipeline
+    from .runner import RunOptions, run_source
     from .sources import open_source
-    from .zoo import resolve_model
 
-    live = webcam or camera is not None
-    if live and source:
-        raise click.UsageError("give either SOURCE or --webcam/--camera, not both")
-    if not live and not source:
-        raise click.UsageError("missing SOURCE (a video, image, folder or URL) or --webcam")
-    spec = PipelineSpec(
-        model=resolve_model(model), threshold=threshold, every=every, face_conf=face_conf,
-        det_size=det_size, det_keep_aspect=det_keep_aspect, face_model=face_model,
-        face_config=face_config, threads=threads, face_model_sha256=face_model_sha256,
-        face_config_sha256=face_config_sha256, detect=detect_mode, full_every=full_every,
-    )
-    if cluster and not (source and Path(source).is_dir()):
-        raise click.UsageError("--cluster works on a folder SOURCE only")
-    if cluster and workers > 1:
-        raise click.UsageError("give either --workers (local processes) or --cluster, not both")
-    if cluster:
-        from .cluster import require_dask
-
-        require_dask()  # a one-line error before any work when the extra is missing
-    if source and Path(source).is_dir():
-        from .scan import ScanOptions, scan_folder
-
-        return scan_folder(Path(source), spec, ScanOptions(
-            out_dir=output or Path("edge-detect-output") / display_name(Path(source).resolve().name),
-            recursive=recursive, workers=workers, write_video=write_video, report=report,
-            force=force, max_frames=max_frames, aggregation=aggregation, progress=not quiet,
-            quiet=quiet, cluster=cluster,
-        ))
-    src = open_source(camera if camera is not None else 0) if live else open_source(source, realtime)
+    live = req.camera is not None
+    src = open_source(req.camera) if live else open_source(req.source, req.realtime)
     with src:
         pipeline = build_pipeline(spec)
         if pipeline.contract.synthetic_demo:
             log.warning("%s", SYNTHETIC_WARNING)
         is_live = src.info.live
-        if output is None and (not is_live or record):
-            output = Path("edge-detect-output") / display_name(
-                Path(str(source)).stem if source else src.info.name)
+        out_dir = req.out_dir
+        if out_dir is None and (not is_live or req.record):
+            out_dir = Path("edge-detect-output") / display_name(
+                Path(str(req.source)).stem if req.source else src.info.name)
         opts = RunOptions(
-            out_dir=output if (not is_live or record or output) else None,
-            write_video=write_video, report=report,
-            display=display if display is not None else (live and not realtime),
-            max_frames=max_frames, aggregation=aggregation, force=force,
-            progress=not quiet and not is_live,
+            out_dir=out_dir if (not is_live or req.record or req.out_dir) else None,
+            write_video=req.write_video, report=req.report,
+            display=req.display if req.display is not None else (live and not req.realtime),
+            max_frames=req.max_frames, force=req.force, progress=not req.quiet and not is_live,
         )
         result = run_source(src, pipeline, opts)
     for w in result.warnings:
         if w != SYNTHETIC_WARNING:  # already said once, before the run
             log.warning("%s", w)
-    if not quiet:
+    if not req.quiet:
         _print_result(result)
     return exit_code() if result.interrupted else 0
 

@@ -31,6 +31,7 @@ from typing import Any
 
 import click
 
+from . import atomic
 from .errors import ClusterError
 
 log = logging.getLogger(__name__)
@@ -124,33 +125,22 @@ def worker_state(client, state) -> Iterator[str]:
             client.unregister_worker_plugin(state.name)
 
 
-def safe_write(path: Path, data: bytes) -> None:
-    """Atomic replace, so a killed client never leaves half a file under a final name."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 # ---- folder scan --------------------------------------------------------------------------------
 
-def scan_on_cluster(address: str, todo: list, spec, run_args: dict[str, Any],
-                    record: Callable, bar, progress: bool = True) -> None:
+def scan_on_cluster(address: str, todo: list, spec, run_opts, record: Callable, bar,
+                    progress: bool = True) -> None:
     """Run the scan's jobs on Dask; ``record(JobResult)`` is called as each video's files are written."""
     require_dask()
     from .cluster_worker import WorkerState, scan_one, scan_state
-    from .scan_rows import ScanRow
-    from .scan_worker import ERROR_FILE, JobResult
+    from .scan.rows import ScanRow
+    from .scan.worker import ERROR_FILE, JobResult
 
-    files = {"model": Path(spec.model).read_bytes()}
-    for key in ("face_model", "face_config"):
-        if getattr(spec, key) is not None:
-            files[key] = Path(getattr(spec, key)).read_bytes()
+    files = {name: Path(path).read_bytes() for name, path in spec.files().items()}
     if spec.threads is None:
         spec = replace(spec, threads=local_threads(address))
     jobs = [replace(j, video=Path(j.video).resolve()) for j in todo]
     state = WorkerState(f"edge-detect-scan-{uuid.uuid4().hex[:12]}",
-                        functools.partial(scan_state, spec, run_args), files, probe=jobs[0].video)
+                        functools.partial(scan_state, spec, run_opts), files, probe=jobs[0].video)
     with connect(address, progress) as client, worker_state(client, state) as name:
         for job, res, error in results(client, name, scan_one, jobs):
             if error is not None:
@@ -158,7 +148,7 @@ def scan_on_cluster(address: str, todo: list, spec, run_args: dict[str, Any],
             result, outputs = res
             final = job.out_dir
             for rel, data in sorted(outputs.items(), key=lambda kv: kv[0] == "summary.json"):
-                safe_write(final / rel, data)
+                atomic.write_bytes(final / rel, data)  # a killed client leaves no half file
             if result.row.ok:
                 (final / ERROR_FILE).unlink(missing_ok=True)
             record(result)

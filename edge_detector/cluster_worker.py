@@ -76,25 +76,21 @@ def run_task(plugin_name: str, fn: Callable[[Any, Any], Any], item: Any) -> Any:
     return fn(get_worker().plugins[plugin_name].get(), item)
 
 
-def scan_state(spec, run_args: dict[str, Any], files: dict[str, Path]):
-    """(pipeline, run options) of a folder scan, built from the CLI's spec and the shipped model."""
+def scan_state(spec, run_opts, files: dict[str, Path]):
+    """A folder scan's Worker, built from the CLI's spec with the model files shipped to this worker."""
     from .build import build_pipeline
+    from .scan.worker import Worker
 
-    local = replace(spec, model=files["model"], face_model=files.get("face_model", spec.face_model),
-                    face_config=files.get("face_config", spec.face_config))
-    pipeline = build_pipeline(local)
+    pipeline = build_pipeline(spec.with_files(files))
     pipeline.classifier.path = spec.model  # summary.json names the user's model, not our copy
-    return pipeline, run_args
+    return Worker(pipeline, run_opts)
 
 
-def scan_one(state, job):
+def scan_one(worker, job):
     """One video into a worker-local temp folder; returns (JobResult, {relative path: bytes})."""
-    from .scan_worker import analyse
-
-    pipeline, run_args = state
     with tempfile.TemporaryDirectory(prefix="edge-detect-") as tmp:
         out = Path(tmp) / "out"
-        result = analyse(replace(job, out_dir=out), pipeline, run_args)
+        result = worker.analyse(replace(job, out_dir=out))
         files = {p.relative_to(out).as_posix(): p.read_bytes()
                  for p in sorted(out.rglob("*")) if p.is_file()}
     return result, files

@@ -130,7 +130,8 @@ class ModelContract:
     input_name: str = field(default="input", metadata=rule(str, max_len=256))
     layout: str = field(default="NHWC", metadata=rule(str, max_len=16))
     color: str = field(default="RGB", metadata=rule(str, max_len=16))
-    dtype: str = field(default="float32", metadata=rule(str, choices=("float32",)))
+    # (no dtype field: the graph's input must be tensor(float), checked in contract_from_session;
+    # an old contract's "dtype" key is ignored like any unknown key)
     pixel_range: str = field(default="0..255", metadata=rule(str, max_len=16))
     output: str = field(default="probabilities", metadata=rule(str, max_len=32))
     crop_margin: float = field(default=1.3, metadata=rule(float, 0.25, 4.0))

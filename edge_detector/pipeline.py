@@ -16,6 +16,7 @@ import numpy as np
 from .contract import ModelContract
 from .faces import crop_faces
 from .gating import DEFAULT_FULL_EVERY, DETECT_MODES, GateConfig, TrackGate
+from .policy import DEFAULT_POLICY, DecisionPolicy
 from .tracking import IouTracker
 from .types import FaceDetections, Frame, FrameResult
 from .verdicts import make_verdicts
@@ -45,9 +46,8 @@ class Pipeline:
         self,
         detector: Detector,
         classifier: Classifier,
-        threshold: float = 0.5,
+        policy: DecisionPolicy = DEFAULT_POLICY,
         every: int = 1,
-        max_faces: int | None = None,
         detect: str = "full",
         full_every: int = DEFAULT_FULL_EVERY,
     ) -> None:
@@ -55,14 +55,11 @@ class Pipeline:
             raise ValueError(f"detect must be one of {DETECT_MODES}, got {detect!r}")
         if every < 1:
             raise ValueError(f"every must be >= 1, got {every}")
-        if not 0.0 <= threshold <= 1.0:
-            raise ValueError(f"threshold must be in [0, 1], got {threshold}")
         self.detector = detector
         self.classifier = classifier
         self.contract = classifier.contract
-        self.threshold = threshold
+        self.policy = policy
         self.every = every
-        self.max_faces = max_faces
         self.detect_mode = detect
         self.full_every = full_every
         self.gate = TrackGate(detector, GateConfig(full_every)) if detect == "track" else None
@@ -71,16 +68,14 @@ class Pipeline:
 
     def fresh(self) -> Pipeline:
         """The same detector, classifier and settings with fresh per-source state."""
-        return Pipeline(self.detector, self.classifier, self.threshold, self.every,
-                        self.max_faces, self.detect_mode, self.full_every)
+        return Pipeline(self.detector, self.classifier, self.policy, self.every, self.detect_mode,
+                        self.full_every)
 
     def analyse(self, frame: Frame) -> FrameResult:
         """Full analysis of one frame."""
         t0 = time.perf_counter()
         detect = self.gate.detect if self.gate is not None else self.detector.detect
         faces = detect(frame.image_bgr)
-        if self.max_faces is not None:
-            faces = faces[: self.max_faces]
         t1 = time.perf_counter()
         size = self.contract.input_size
         self._crops = crops = crop_faces(
@@ -88,7 +83,7 @@ class Pipeline:
         )
         t2 = time.perf_counter()
         probs = self.classifier.predict(crops)
-        verdicts = make_verdicts(probs, self.contract, self.threshold)
+        verdicts = make_verdicts(probs, self.contract, self.policy)
         tracks = self.tracker.update(faces)
         verdicts = [replace(v, track=int(t)) for v, t in zip(verdicts, tracks, strict=True)]
         t3 = time.perf_counter()

@@ -13,7 +13,6 @@ import queue
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -21,7 +20,7 @@ import numpy as np
 
 from .errors import SourceError
 from .fsnames import cv2_path, display_name
-from .types import Frame
+from .types import Frame, VideoInfo
 
 log = logging.getLogger(__name__)
 
@@ -29,19 +28,6 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv"}
 DEFAULT_LIVE_FPS = 30.0
 _END = object()
-
-
-@dataclass(frozen=True)
-class VideoInfo:
-    """What is known about a source before reading it; ``frame_count`` is None when unknown."""
-
-    name: str
-    width: int
-    height: int
-    fps: float
-    frame_count: int | None
-    live: bool
-    kind: str
 
 
 class FrameSource:

@@ -17,6 +17,19 @@ class Frame:
 
 
 @dataclass(frozen=True)
+class VideoInfo:
+    """What is known about a source before reading it; ``frame_count`` is None when unknown."""
+
+    name: str
+    width: int
+    height: int
+    fps: float
+    frame_count: int | None
+    live: bool
+    kind: str
+
+
+@dataclass(frozen=True)
 class FaceDetections:
     """Faces of one image: boxes ``xyxy`` (n,4) float32 in pixels and ``score`` (n,) float32."""
 
@@ -68,10 +81,6 @@ class FrameResult:
     verdicts: list[FaceVerdict]
     analysed: bool
     timings_ms: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def p_fake(self) -> np.ndarray:
-        return np.array([v.p_fake for v in self.verdicts], dtype=np.float32)
 
 
 @dataclass(frozen=True)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from .contract import ModelContract
+from .policy import DEFAULT_POLICY, FAKE, REAL, DecisionPolicy
 from .types import FaceVerdict
 
-FAKE, REAL = "FAKE", "REAL"
+__all__ = ["FAKE", "REAL", "make_verdicts"]
 
 
-def make_verdicts(
-    probs: np.ndarray, contract: ModelContract, threshold: float = 0.5
-) -> list[FaceVerdict]:
+def make_verdicts(probs: np.ndarray, contract: ModelContract,
+                  policy: DecisionPolicy = DEFAULT_POLICY) -> list[FaceVerdict]:
     """One verdict per row; the method is the most probable non-original class."""
     orig = contract.original_index
     others = [i for i in range(contract.num_classes) if i != orig]
@@ -24,7 +24,7 @@ def make_verdicts(
             FaceVerdict(
                 probs=row,
                 p_fake=p_fake,
-                label=FAKE if p_fake >= threshold else REAL,
+                label=policy.label(p_fake),
                 method=contract.class_names[best],
                 method_prob=float(row[best]),
             )

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ModelError
+from .policy import DEFAULT_THRESHOLD
 
 CARD_SUFFIX = ".card.json"
 INDEX_FILE = "index.json"
@@ -41,7 +42,8 @@ class ShippedModel:
             auc_s += f" [{ci[0]:.3f}, {ci[1]:.3f}]"
         c = self.card.get("contract", {})
         size_mb = self.path.stat().st_size / 1e6
-        threshold = c.get("threshold") or 0.5
+        threshold = c.get("threshold")
+        threshold = DEFAULT_THRESHOLD if threshold is None else threshold
         return (f"{self.name:<14} {c.get('architecture', '?'):<10} {c.get('input_size', '?'):>4}px "
                 f"{size_mb:5.1f} MB  frame AUC {auc_s}  acc {m.get('accuracy', float('nan')):.3f}  "
                 f"threshold {threshold:.3f}  card {self.path.stem}.card.json")

@@ -20,7 +20,7 @@ from typing import Any
 
 import click
 
-from edge_detector.atomic import write_json
+from edge_detector.atomic import atomic_path, write_json
 from train.runinfo import environment
 
 from .card import card_path, int8_path
@@ -94,8 +94,8 @@ def ship(onnx: Path, metrics: dict[str, Any], name: str, dest: Path,
     card = json.loads(card_path(_fp32_of(onnx)).read_text())
     dest.mkdir(parents=True, exist_ok=True)
     target = dest / f"{name}.onnx"
-    shutil.copyfile(onnx, target.with_suffix(".onnx.part"))
-    target.with_suffix(".onnx.part").replace(target)
+    with atomic_path(target) as part:
+        shutil.copyfile(onnx, part)
     card.update({
         "shipped_file": {"name": target.name, "precision": "int8" if ".int8." in onnx.name else "fp32",
                          "size_bytes": target.stat().st_size},

@@ -1,7 +1,7 @@
 """report.html: one self-contained page (inline CSS, SVG and base64 JPEGs) that explains a verdict.
 
 It opens offline and can be mailed as a single file; nothing in it points outside the page. The page
-is the ``report.html`` template; this module turns the run's record and timeline into its values.
+is the ``report.html`` template; this module turns the typed run result and timeline into its values.
 """
 
 from __future__ import annotations
@@ -14,103 +14,98 @@ from typing import Any
 from markupsafe import Markup
 
 from ..atomic import write_text
+from ..contract import ModelContract
 from ..errors import SinkError
 from ..notices import SYNTHETIC_WARNING
+from ..policy import FAKE, NO_FACE, DecisionPolicy
+from ..results import RunResult
 from ..timeline import Timeline, TimelinePoint
+from ..types import VideoInfo, VideoSummary
 from ..values import finite_or_none as _num
+from ..version import __version__
 from . import htmlkit as hk
 from . import svg
 
 VERDICT_STYLE = {"FAKE": ("#c62828", "#fdecea"), "REAL": ("#2e7d32", "#e8f5e9"),
                  "NO_FACE": ("#546e7a", "#eceff1")}
 THRESHOLD_COLOR = "#3e4c59"
-DEFAULT_THRESHOLD = 0.5  # only for records written before the threshold was recorded
 
 
-def write_report(path: Path, record: dict[str, Any], timeline: Timeline) -> Path:
+def write_report(path: Path, run: RunResult, timeline: Timeline) -> Path:
     """Render and replace ``path`` atomically, so a reader never sees half a page."""
     try:
-        return write_text(path, render_report(record, timeline), errors="backslashreplace")
+        return write_text(path, render_report(run, timeline), errors="backslashreplace")
     except OSError as exc:
         raise SinkError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
-def render_report(record: dict[str, Any], timeline: Timeline) -> str:
-    src = record.get("source", {})
-    contract = record.get("model", {}).get("contract", {})
-    name = src.get("name", "source")
-    image = src.get("kind") == "image"  # one frame: no timeline to draw
-    threshold = _threshold(record)
+def render_report(run: RunResult, timeline: Timeline) -> str:
+    src, contract, s = run.source, run.contract, run.summary
+    image = src.kind == "image"  # one frame: no timeline to draw
     return hk.environment().get_template("report.html").render(
-        title=f"edge-detect: {record.get('verdict', '')} - {name}",
-        name=name,
+        title=f"edge-detect: {s.verdict} - {src.name}",
+        name=src.name,
         source_line=_source_line(src),
-        banner=_banner(record),
-        synthetic_warning=SYNTHETIC_WARNING if contract.get("synthetic_demo") else None,
-        warnings=[w for w in record.get("warnings", []) if w != SYNTHETIC_WARNING],
-        key_numbers=_key_numbers(record, contract),
+        banner=_banner(run),
+        synthetic_warning=SYNTHETIC_WARNING if contract.synthetic_demo else None,
+        warnings=[w for w in run.warnings if w != SYNTHETIC_WARNING],
+        key_numbers=_key_numbers(run),
         image=image,
-        timeline_chart=None if image else Markup(_timeline_chart(record, timeline, contract, threshold)),
-        thumbnails=_thumbnails(timeline, threshold),
-        methods=Markup(_methods(record, contract)),
-        tracks=Markup(_tracks(record)),
-        model_card=_model_card(record, contract),
-        speed=Markup(_speed(record)),
-        footer=_footer(record),
+        timeline_chart=None if image else Markup(_timeline_chart(run, timeline)),
+        thumbnails=_thumbnails(timeline, run.policy),
+        methods=Markup(_methods(s, contract)),
+        tracks=Markup(_tracks(s)),
+        model_card=_model_card(run),
+        speed=Markup(_speed(run.stage_ms)),
+        footer=_footer(),
     )
 
 
-def _threshold(r: dict[str, Any]) -> float:
-    """The run's threshold; 0 is a threshold like any other (it used to fall back to 0.5)."""
-    value = _num(r.get("threshold"))
-    return DEFAULT_THRESHOLD if value is None else value
-
-
-def _source_line(src: dict[str, Any]) -> str:
-    parts = [f"{src.get('width', '?')}x{src.get('height', '?')}"]
-    if src.get("kind") != "image":
-        parts.append(f"{hk.fmt(_num(src.get('fps')), 2)} fps")
-        if src.get("frame_count"):
-            parts.append(f"{src['frame_count']} frames")
-    parts.append(str(src.get("kind", "")))
+def _source_line(src: VideoInfo) -> str:
+    parts = [f"{src.width}x{src.height}"]
+    if src.kind != "image":
+        parts.append(f"{hk.fmt(_num(src.fps), 2)} fps")
+        if src.frame_count:
+            parts.append(f"{src.frame_count} frames")
+    parts.append(src.kind)
     return " · ".join(parts)
 
 
-def _banner(r: dict[str, Any]) -> dict[str, Any]:
-    verdict = str(r.get("verdict", "NO_FACE"))
-    fg, bg = VERDICT_STYLE.get(verdict, VERDICT_STYLE["NO_FACE"])
-    score = _num(r.get("score"))
-    if verdict == "NO_FACE" or score is None:
+def _banner(run: RunResult) -> dict[str, Any]:
+    s = run.summary
+    fg, bg = VERDICT_STYLE.get(s.verdict, VERDICT_STYLE[NO_FACE])
+    score = _num(s.score)
+    if s.verdict == NO_FACE or score is None:
         what, score = "no face was found, so there is no verdict", None
     else:
-        what = (f"{r.get('aggregation', 'mean')} P_fake over every analysed face; "
-                f"FAKE at or above {hk.fmt(_num(r.get('threshold')), 2)}")
-        if verdict == "FAKE" and r.get("top_method"):
-            what += f"; most likely method: {r['top_method']}"
-    if r.get("interrupted"):
+        what = (f"{s.aggregation} P_fake over every analysed face; "
+                f"FAKE at or above {hk.fmt(run.policy.threshold, 2)}")
+        if s.verdict == FAKE and s.top_method:
+            what += f"; most likely method: {s.top_method}"
+    if run.interrupted:
         what += " (run interrupted: covers only the frames read)"
-    return {"verdict": verdict, "fg": fg, "bg": bg, "score": score, "what": what}
+    return {"verdict": s.verdict, "fg": fg, "bg": bg, "score": score, "what": what}
 
 
-def _key_numbers(r: dict[str, Any], contract: dict[str, Any]) -> dict[str, Any]:
-    f = r.get("frames", {})
-    det = r.get("detector", {})
-    model = f"{contract.get('model_name', 'unknown')} ({contract.get('architecture', 'unknown')})"
-    thresholds = f"{hk.fmt(_num(r.get('threshold')), 2)} / {hk.fmt(_num(det.get('conf_threshold')), 2)}"
-    method_label = "top method" if r.get("verdict") == "FAKE" else "strongest method hint"
+def _key_numbers(run: RunResult) -> dict[str, Any]:
+    s, c = run.summary, run.contract
+    model = f"{c.model_name or 'unknown'} ({c.architecture or 'unknown'})"
+    thresholds = (f"{hk.fmt(run.policy.threshold, 2)} / "
+                  f"{hk.fmt(_num(run.detector.conf_threshold), 2)}")
+    method_label = "top method" if s.verdict == FAKE else "strongest method hint"
     return {
-        "frames read": f.get("read"),
-        f"frames analysed (every {f.get('every', 1)})": f.get("analysed"),
-        "frames with faces": f.get("with_faces"),
-        "faces classified": f.get("faces_classified"),
-        "mean P_fake": _num(r.get("mean_p_fake")),
-        "median P_fake": _num(r.get("median_p_fake")),
-        "frames judged FAKE": _pct(r.get("fake_frame_fraction")),
-        method_label: r.get("top_method") or "–",
-        "speed (frames per second)": hk.fmt(_num(r.get("speed", {}).get("fps")), 1),
+        "frames read": s.frames_read,
+        f"frames analysed (every {run.every})": s.frames_analysed,
+        "frames with faces": s.frames_with_faces,
+        "faces classified": s.faces_classified,
+        "mean P_fake": _num(s.mean_p_fake),
+        "median P_fake": _num(s.median_p_fake),
+        "frames judged FAKE": _pct(s.fake_frame_fraction),
+        method_label: s.top_method or "–",
+        "speed (frames per second)": hk.fmt(_num(run.fps), 1),
         "thresholds (P_fake / face detector)": thresholds,
         "model": model,
-        "trained on": contract.get("trained_on", "unknown"),
+        "trained on": c.trained_on or "unknown",
     }
 
 
@@ -123,30 +118,28 @@ def _point_color(p: TimelinePoint) -> str:
     return hk.class_color("original" if p.label != "FAKE" else p.method)
 
 
-def _timeline_chart(r: dict[str, Any], timeline: Timeline, contract: dict[str, Any],
-                    threshold: float) -> str:
-    points = timeline.points
+def _timeline_chart(run: RunResult, timeline: Timeline) -> str:
+    points, threshold = timeline.points, run.policy.threshold
     if not points:
         return '<p class="muted">no frame was analysed</p>'
-    src = r.get("source", {})
-    fps = _num(src.get("fps")) or 0.0
-    step = (r.get("frames", {}).get("every", 1) / fps) if fps > 0 else 0.0
-    end = max(points[-1].time_s + step, (src.get("frame_count") or 0) / fps if fps else 0.0, 1e-3)
+    fps = _num(run.source.fps) or 0.0
+    step = run.every / fps if fps > 0 else 0.0
+    end = max(points[-1].time_s + step, (run.source.frame_count or 0) / fps if fps else 0.0, 1e-3)
     ax = svg.Axes((0.0, end), (0.0, 1.0))
     long = end >= 120
     fmt_t = (lambda t: f"{int(t // 60)}:{int(t % 60):02d}") if long else (lambda t: f"{t:g}")
     parts = [svg.frame(ax, svg.nice_ticks(0.0, end, 10), [0, 0.25, 0.5, 0.75, 1.0], fmt_t,
                        lambda v: f"{v:g}", "time (m:s)" if long else "time (s)", "P_fake")]
     parts += _gaps(ax, points, step)
-    runs, run = [], []
+    traces, trace = [], []
     for p in points:  # the trace breaks where the face disappears
         if p.p_fake is None:
-            runs.append(run)
-            run = []
+            traces.append(trace)
+            trace = []
         else:
-            run.append((ax.x(p.time_s), ax.y(p.p_fake)))
-    runs.append(run)
-    parts += [svg.polyline(run, "#9aa5b1", cls="trace", width=1.2, opacity=0.8) for run in runs]
+            trace.append((ax.x(p.time_s), ax.y(p.p_fake)))
+    traces.append(trace)
+    parts += [svg.polyline(t, "#9aa5b1", cls="trace", width=1.2, opacity=0.8) for t in traces]
     parts.append(svg.hline(ax, threshold, color=THRESHOLD_COLOR, cls="threshold"))
     faces = [p for p in points if p.p_fake is not None]
     radius = 3.6 if len(faces) < 200 else 2.6 if len(faces) < 1000 else 1.8
@@ -161,7 +154,7 @@ def _timeline_chart(r: dict[str, Any], timeline: Timeline, contract: dict[str, A
     for p in faces:
         key = "original (REAL)" if p.label != "FAKE" else str(p.method)
         shown.setdefault(key, _point_color(p))
-    order = ["original (REAL)", *contract.get("class_names", [])]
+    order = ["original (REAL)", *run.contract.class_names]
     colors = {k: shown[k] for k in sorted(shown, key=lambda k: order.index(k) if k in order else 99)}
     colors["no face"] = hk.GREY
     note = (f"One point per analysed frame with a face (highest P_fake in the frame); "
@@ -189,52 +182,48 @@ def _gaps(ax: svg.Axes, points: list[TimelinePoint], step: float) -> list[str]:
     return out
 
 
-def _thumbnails(timeline: Timeline, threshold: float) -> list[dict[str, Any]]:
+def _thumbnails(timeline: Timeline, policy: DecisionPolicy) -> list[dict[str, Any]]:
     out = []
     for rank, t in enumerate(timeline.thumbnails, 1):
         caption = (f"#{rank} · frame {t.frame} · {t.time_s:.2f} s · P_fake {t.p_fake:.3f}"
-                   + (f" · {t.method}" if t.p_fake >= threshold else ""))
+                   + (f" · {t.method}" if policy.is_fake(t.p_fake) else ""))
         out.append({"frame": t.frame, "src": hk.img_data_uri(t.jpeg), "caption": caption})
     return out
 
 
-def _methods(r: dict[str, Any], contract: dict[str, Any]) -> str:
-    share = r.get("method_share") or {}
-    if not share:
+def _methods(s: VideoSummary, contract: ModelContract) -> str:
+    if not s.method_share:
         return '<p class="muted">no face was judged FAKE</p>'
-    names = contract.get("class_names", [])
-    colors = {m: hk.class_color(m, names) for m in share}
-    return hk.bar_chart(share, colors)
+    colors = {m: hk.class_color(m, contract.class_names) for m in s.method_share}
+    return hk.bar_chart(s.method_share, colors)
 
 
-def _tracks(r: dict[str, Any]) -> str:
-    tracks = sorted(r.get("tracks", []), key=lambda t: -t.get("faces", 0))
+def _tracks(s: VideoSummary) -> str:
+    tracks = sorted(s.tracks, key=lambda t: -t.faces)
     if not tracks:
         return '<p class="muted">no face tracks</p>'
-    rows = [(f"#{t['track']}", t["faces"], _num(t["mean_p_fake"]), t["verdict"]) for t in tracks[:50]]
+    rows = [(f"#{t.track}", t.faces, _num(t.mean_p_fake), t.verdict) for t in tracks[:50]]
     hidden = len(tracks) - len(rows)
     more = f'<p class="muted small">{hidden} smaller tracks not shown</p>' if hidden else ""
     return hk.table(rows, ("track", "faces", "mean P_fake", "verdict"), numeric=(1, 2)) + more
 
 
-def _speed(r: dict[str, Any]) -> str:
-    stages = r.get("speed", {}).get("stage_ms_per_frame", {})
+def _speed(stages: dict[str, float]) -> str:
     if not stages:
         return '<p class="muted">no timings</p>'
     rows = [(k.removesuffix("_ms"), _num(v)) for k, v in stages.items()]
     return hk.table(rows, ("stage", "ms / frame"), numeric=(1,))
 
 
-def _model_card(r: dict[str, Any], contract: dict[str, Any]) -> dict[str, Any]:
-    card: dict[str, Any] = {"file": r.get("model", {}).get("path") or "–"}
-    for k, v in contract.items():
+def _model_card(run: RunResult) -> dict[str, Any]:
+    card: dict[str, Any] = {"file": run.model_path or "–"}
+    for k, v in run.contract.to_dict().items():
         card[k] = ", ".join(map(str, v)) if isinstance(v, list) else (
             json.dumps(v, sort_keys=True) if isinstance(v, dict) else v)
     return card
 
 
-def _footer(r: dict[str, Any]) -> str:
-    tool = r.get("tool", {})
+def _footer() -> str:
     when = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-    return (f"{tool.get('name', 'edge-detect')} {tool.get('version', '')} · generated {when} · "
+    return (f"edge-detect {__version__} · generated {when} · "
             "P_fake = 1 − P(original); a verdict is a model's estimate, not proof.")

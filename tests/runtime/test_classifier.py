@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from edge_detector import FFPP_CLASSES, OnnxClassifier
+from edge_detector.policy import DecisionPolicy
 from edge_detector.verdicts import make_verdicts
 
 
@@ -39,7 +40,7 @@ def test_predict_handles_no_faces_and_other_crop_sizes(clf):
 
 def test_verdicts_use_one_minus_p_original_and_top_non_original_method():
     probs = np.array([[0.1, 0.05, 0.5, 0.1, 0.1, 0.05, 0.1], [0.8, 0, 0, 0, 0, 0.15, 0.05]], np.float32)
-    v = make_verdicts(probs, OnnxClassifierStub.contract, threshold=0.5)
+    v = make_verdicts(probs, OnnxClassifierStub.contract, DecisionPolicy(threshold=0.5))
     assert v[0].p_fake == pytest.approx(0.9) and v[0].label == "FAKE"
     assert v[0].method == "Deepfakes" and v[0].method_prob == pytest.approx(0.5)
     assert v[1].p_fake == pytest.approx(0.2) and v[1].label == "REAL"

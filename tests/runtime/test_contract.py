@@ -110,6 +110,7 @@ def test_pipeline_uses_the_contract_threshold_unless_one_is_given(tmp_path):
     with_t = tiny_model(tmp_path / "t.onnx", contract=base.with_overrides(threshold=0.37))
     without = tiny_model(tmp_path / "n.onnx", contract=base)
     assert OnnxClassifier(with_t).contract.threshold == pytest.approx(0.37)
-    assert build_pipeline(PipelineSpec(model=with_t)).threshold == pytest.approx(0.37)
-    assert build_pipeline(PipelineSpec(model=with_t, threshold=0.8)).threshold == 0.8
-    assert build_pipeline(PipelineSpec(model=without)).threshold == 0.5
+    assert build_pipeline(PipelineSpec(model=with_t)).policy.threshold == pytest.approx(0.37)
+    assert build_pipeline(PipelineSpec(model=with_t, threshold=0.8)).policy.threshold == 0.8
+    assert build_pipeline(PipelineSpec(model=with_t, threshold=0.0)).policy.threshold == 0.0
+    assert build_pipeline(PipelineSpec(model=without)).policy.threshold == 0.5

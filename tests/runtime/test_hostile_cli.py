@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from edge_detector import sinks
+from edge_detector import atomic
 from edge_detector.cli import main
 from tests.hostile import BAD_NAME, const_model, contract_model
 from tests.media import astronaut_bgr, read_video_stats, write_video
@@ -165,7 +165,7 @@ def test_disk_full_during_a_video_exits_5_with_whole_rows(tmp_path, tiny_onnx, m
             raise OSError(errno.ENOSPC, "No space left on device")
         return real_write(fd, data)
 
-    monkeypatch.setattr(sinks.os, "write", full_after_20)
+    monkeypatch.setattr(os, "write", full_after_20)
     out = tmp_path / "out"
     res = CliRunner().invoke(main, [str(video), "-m", str(tiny_onnx), "-o", str(out)])
     assert res.exit_code == 5, res.output
@@ -189,7 +189,7 @@ def test_disk_full_for_an_image_lists_no_unwritten_file(tmp_path, tiny_onnx, mon
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
         return open(path, mode, *a, **kw)
 
-    monkeypatch.setattr(sinks, "open", no_space, raising=False)
+    monkeypatch.setattr(atomic, "open", no_space, raising=False)
     out = tmp_path / "out"
     res = CliRunner().invoke(main, [str(image), "-m", str(tiny_onnx), "-o", str(out)])
     assert res.exit_code == 5 and "annotated.jpg: disk full" in res.output, res.output

@@ -4,6 +4,7 @@ import pytest
 from edge_detector import FFPP_CLASSES, ModelContract
 from edge_detector.aggregate import VideoAggregator
 from edge_detector.pipeline import Pipeline
+from edge_detector.policy import DecisionPolicy
 from edge_detector.tracking import IouTracker, iou_matrix
 from edge_detector.types import FaceDetections, Frame
 
@@ -67,7 +68,7 @@ def test_every_n_reuses_the_last_result():
 
 
 def test_aggregator_counts_only_analysed_frames_and_reports_no_face():
-    agg = VideoAggregator(FakeClassifier.contract, threshold=0.5)
+    agg = VideoAggregator(FakeClassifier.contract, DecisionPolicy(threshold=0.5))
     for r in Pipeline(FakeDetector(1, empty={1, 2}), FakeClassifier(), every=2).run(frames(6)):
         agg.update(r)
     s = agg.summary()
@@ -81,7 +82,7 @@ def test_aggregator_counts_only_analysed_frames_and_reports_no_face():
 
 @pytest.mark.parametrize("aggregation, expected", [("mean", 0.5), ("median", 0.5), ("fraction", 1.0)])
 def test_aggregations(aggregation, expected):
-    agg = VideoAggregator(FakeClassifier.contract, aggregation=aggregation)
+    agg = VideoAggregator(FakeClassifier.contract, DecisionPolicy(aggregation=aggregation))
     for r in Pipeline(FakeDetector(2), FakeClassifier()).run(frames(4)):
         agg.update(r)
     assert agg.summary().score == pytest.approx(expected)

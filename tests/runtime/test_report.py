@@ -16,8 +16,11 @@ from click.testing import CliRunner
 from edge_detector.cli import main
 from edge_detector.contract import FFPP_CLASSES, ModelContract
 from edge_detector.notices import SYNTHETIC_WARNING
+from edge_detector.policy import DecisionPolicy
 from edge_detector.report import write_report
+from edge_detector.results import DetectorInfo, RunResult
 from edge_detector.timeline import Timeline
+from edge_detector.types import VideoInfo, VideoSummary
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -132,18 +135,28 @@ def test_every_3_plots_only_analysed_frames(tmp_path, face_video, tiny_onnx):
     assert [int(a["data-frame"]) for a in page.find("rect", "nf")] == [12]
 
 
+def make_run(contract: ModelContract, summary: VideoSummary, source: VideoInfo,
+             threshold: float = 0.5, warnings: list[str] | None = None) -> RunResult:
+    return RunResult(summary, source, contract, DecisionPolicy(threshold),
+                     DetectorInfo(0.5, 300, "full"), model_path="m.onnx", fps=25.0,
+                     warnings=warnings or [])
+
+
+def no_face_summary(threshold: float = 0.5, **kw) -> VideoSummary:
+    fields = {"verdict": "NO_FACE", "aggregation": "mean", "score": float("nan"), "mean_p_fake": None,
+              "median_p_fake": None, "fake_frame_fraction": None, "frames_read": 3,
+              "frames_analysed": 3, "frames_with_faces": 0, "faces_classified": 0,
+              "top_method": None, "method_share": {}, "tracks": [], "threshold": threshold}
+    return VideoSummary(**{**fields, **kw})
+
+
 def test_no_face_report_is_grey_and_escapes_text_and_warns_about_demo_models(tmp_path):
     contract = ModelContract(FFPP_CLASSES, 32, model_name="<b>demo</b>", synthetic_demo=True)
-    record = {
-        "verdict": "NO_FACE", "score": float("nan"), "aggregation": "mean", "threshold": 0.5,
-        "source": {"name": "<script>alert(1)</script>.mp4", "width": 64, "height": 48, "fps": 25.0,
-                   "frame_count": 3, "kind": "video"},
-        "frames": {"read": 3, "analysed": 3, "with_faces": 0, "faces_classified": 0, "every": 1},
-        "model": {"path": "m.onnx", "contract": contract.to_dict()},
-        "warnings": [SYNTHETIC_WARNING, "no face found in x.mp4"], "tracks": [], "method_share": {},
-    }
+    source = VideoInfo("<script>alert(1)</script>.mp4", 64, 48, 25.0, 3, False, "video")
+    run = make_run(contract, no_face_summary(), source,
+                   warnings=[SYNTHETIC_WARNING, "no face found in x.mp4"])
     timeline = Timeline(contract)
-    path = write_report(tmp_path / "report.html", record, timeline)
+    path = write_report(tmp_path / "report.html", run, timeline)
     text = path.read_text(encoding="utf-8")
     page = Page(text)
     assert "<script>" not in text and "&lt;script&gt;" in text and "&lt;b&gt;demo" in text
@@ -220,21 +233,35 @@ def test_htmlkit_and_svg_helpers_for_other_reports():
     assert "width:75.0%" in hk.bar_chart({"FaceSwap": 0.75})
 
 
-def test_threshold_zero_is_drawn_at_zero_not_at_the_default(tmp_path):
+def test_threshold_zero_is_drawn_at_zero_not_at_the_default():
     from edge_detector.report import render_report
 
     contract = ModelContract(FFPP_CLASSES, 32)
     timeline = Timeline(contract)
-    record = {"verdict": "FAKE", "score": 0.2, "threshold": 0.0, "aggregation": "mean",
-              "source": {"name": "a.mp4", "kind": "video", "fps": 25.0, "frame_count": 3},
-              "frames": {"every": 1}, "model": {"contract": contract.to_dict()}}
-    text = render_report(record, timeline)
+    summary = no_face_summary(0.0, verdict="FAKE", score=0.2, mean_p_fake=0.2)
+    run = make_run(contract, summary, VideoInfo("a.mp4", 64, 48, 25.0, 3, False, "video"), 0.0)
+    text = render_report(run, timeline)
     assert "threshold 0.00" not in text  # no analysed frame: no chart, so no threshold legend
     timeline.points.append(_point(0))
-    page = Page(render_report(record, timeline))
+    page = Page(render_report(run, timeline))
     assert "threshold 0.00" in " ".join(page.text)
     (line,) = page.find("line", "threshold")
     assert float(line["y1"]) == pytest.approx(240.0)  # the bottom of the plot box (P_fake = 0)
+
+
+def test_cli_threshold_zero_reaches_the_verdicts_the_summary_and_the_report_line(
+        tmp_path, face_video, tiny_onnx):
+    out = tmp_path / "out"
+    run_cli(face_video, "--model", tiny_onnx, "-o", out, "--no-video", "--threshold", "0",
+            "--max-frames", "6")
+    s = json.loads((out / "summary.json").read_text())
+    assert s["threshold"] == 0.0 and s["verdict"] == "FAKE"  # every P_fake >= 0
+    df = pd.read_csv(out / "frames.csv")
+    assert set(df[df.label != "NO_FACE"].label) == {"FAKE"}
+    page = Page((out / "report.html").read_text(encoding="utf-8"))
+    (line,) = page.find("line", "threshold")
+    assert float(line["y1"]) == pytest.approx(240.0)  # drawn at P_fake 0, not at 0.5 (y 127)
+    assert "threshold 0.00" in " ".join(page.text) and "FAKE at or above 0.00" in " ".join(page.text)
 
 
 def _point(frame):

@@ -9,8 +9,15 @@ import pytest
 from click.testing import CliRunner
 
 from edge_detector.cli import main
-from edge_detector.scan import find_videos, plan_jobs
-from edge_detector.scan_rows import COLUMNS, ScanRow, write_summary
+from edge_detector.scan import (
+    COLUMNS,
+    ScanRow,
+    find_videos,
+    plan_jobs,
+    row_from_record,
+    row_from_run,
+    write_summary,
+)
 from tests.media import write_video
 
 FRAMES = 8
@@ -145,3 +152,23 @@ def test_summary_csv_is_replaced_whole(tmp_path):
     df = pd.read_csv(path, keep_default_na=False)
     assert df.path.tolist() == ["x.mp4", "y.mp4"] and df.error.tolist() == ["", "bad, really"]
     assert not (tmp_path / "summary.csv.part").exists()
+
+
+def test_a_fresh_row_comes_from_the_run_and_equals_the_row_resumed_from_summary_json(tmp_path):
+    """The scan writes rows from the typed run; on resume it reads summary.json: the two agree."""
+    from edge_detector.contract import FFPP_CLASSES, ModelContract
+    from edge_detector.policy import DecisionPolicy
+    from edge_detector.results import DetectorInfo, RunResult, summary_record
+    from edge_detector.sinks import write_json
+    from edge_detector.types import TrackSummary, VideoInfo, VideoSummary
+
+    s = VideoSummary("FAKE", "median", 0.61, 0.6, 0.61, 0.75, 40, 20, 16, 18, "Face2Face",
+                     {"Face2Face": 1.0}, [TrackSummary(0, 18, 0.6, "FAKE")], 0.4)
+    run = RunResult(s, VideoInfo("v.mp4", 64, 48, 25.0, 40, False, "video"),
+                    ModelContract(FFPP_CLASSES, 32), DecisionPolicy(0.4, "median"),
+                    DetectorInfo(0.5, 300, "full"), fps=20.0)
+    fresh = row_from_run("a/v.mp4", run)
+    assert fresh == ScanRow("a/v.mp4", "FAKE", 0.61, 0.6, 0.61, 0.75, "Face2Face", 40, 20, 18,
+                            20.0, 2.0)
+    record = json.loads(write_json(tmp_path / "summary.json", summary_record(run)).read_text())
+    assert row_from_record("a/v.mp4", record) == fresh

@@ -1,4 +1,4 @@
-"""CsvSink rows and columns (flushed per frame), VideoSink frame count, Annotator pixels and colours."""
+"""CsvWriter rows and columns (flushed per frame), VideoWriter frame count, Annotator pixels and colours."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from edge_detector.annotate import GREEN, RED, Annotator
-from edge_detector.sinks import CsvSink, VideoSink, csv_columns
+from edge_detector.sinks import CsvWriter, VideoWriter, csv_columns
 from edge_detector.types import FaceDetections, FaceVerdict, Frame, FrameResult
 
 CLASSES = ("original", "Deepfakes")
@@ -32,7 +32,7 @@ def read_rows(path):
 
 def test_csv_sink_rows_columns_and_flush(tmp_path):
     path = tmp_path / "frames.csv"
-    with CsvSink(path, CLASSES) as sink:
+    with CsvWriter(path, CLASSES) as sink:
         sink.write(result(0, [(10, 20, 50, 60), (70, 20, 110, 60)], ["FAKE", "REAL"]))
         flushed = read_rows(path)  # readable before close: a crash keeps every finished frame
         sink.write(result(1, [], []))
@@ -51,7 +51,7 @@ def test_csv_sink_rows_columns_and_flush(tmp_path):
 
 
 def test_video_sink_writes_every_frame_resized(tmp_path):
-    with VideoSink(tmp_path / "annotated.avi", 25.0, (64, 48)) as sink:
+    with VideoWriter(tmp_path / "annotated.avi", 25.0, (64, 48)) as sink:
         for i in range(7):
             size = (48, 64) if i % 2 else (96, 128)  # odd sizes are resized to the sink's size
             sink.write(np.full((*size, 3), 30 * i, np.uint8))

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import csv
-import math
-import os
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 import click
 
-from .errors import SinkError
+from .. import atomic
+from ..errors import SinkError
+from ..results import RunResult
+from ..values import finite_or_none
 
 
 @dataclass(frozen=True)
@@ -40,37 +41,42 @@ class ScanRow:
 COLUMNS = tuple(f.name for f in fields(ScanRow))
 
 
-def row_from_record(rel: str, record: dict[str, Any], seconds: float | None = None) -> ScanRow:
-    """A summary.csv row from a summary.json record (fresh or read back on resume)."""
-    frames = record.get("frames", {})
-    fps = _num(record.get("speed", {}).get("fps"))
-    if seconds is None and fps:
-        seconds = frames.get("read", 0) / fps
+def row_from_run(rel: str, run: RunResult, seconds: float | None = None) -> ScanRow:
+    """The summary.csv row of a video analysed now."""
+    s = run.summary
     return ScanRow(
-        path=rel, verdict=str(record.get("verdict", "")), score=_num(record.get("score")),
-        mean_p_fake=_num(record.get("mean_p_fake")), median_p_fake=_num(record.get("median_p_fake")),
-        fake_frame_fraction=_num(record.get("fake_frame_fraction")),
-        top_method=record.get("top_method"), frames=frames.get("read"),
-        frames_analysed=frames.get("analysed"), faces=frames.get("faces_classified"),
-        fps=fps, seconds=seconds,
+        path=rel, verdict=s.verdict, score=finite_or_none(s.score), mean_p_fake=s.mean_p_fake,
+        median_p_fake=s.median_p_fake, fake_frame_fraction=s.fake_frame_fraction,
+        top_method=s.top_method, frames=s.frames_read, frames_analysed=s.frames_analysed,
+        faces=s.faces_classified, fps=finite_or_none(run.fps),
+        seconds=run.seconds if seconds is None else seconds,
     )
 
 
-def _num(v: Any) -> float | None:
-    return float(v) if isinstance(v, int | float) and math.isfinite(v) else None
+def row_from_record(rel: str, record: dict[str, Any]) -> ScanRow:
+    """The summary.csv row of a video finished by an earlier run, from its summary.json (resume)."""
+    frames = record.get("frames", {})
+    fps = finite_or_none(record.get("speed", {}).get("fps"))
+    return ScanRow(
+        path=rel, verdict=str(record.get("verdict", "")), score=finite_or_none(record.get("score")),
+        mean_p_fake=finite_or_none(record.get("mean_p_fake")),
+        median_p_fake=finite_or_none(record.get("median_p_fake")),
+        fake_frame_fraction=finite_or_none(record.get("fake_frame_fraction")),
+        top_method=record.get("top_method"), frames=frames.get("read"),
+        frames_analysed=frames.get("analysed"), faces=frames.get("faces_classified"),
+        fps=fps, seconds=frames.get("read", 0) / fps if fps else None,
+    )
 
 
 def write_summary(path: Path, rows: list[ScanRow]) -> None:
     """Atomic replace, so summary.csv is complete at every moment."""
-    tmp = path.with_name(path.name + ".part")
     try:
-        with open(tmp, "w", newline="", encoding="utf-8") as fh:
+        with atomic.atomic_open(path, "w", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(COLUMNS)
             for r in rows:
                 w.writerow(["" if v is None else f"{v:.6g}" if isinstance(v, float) else v
                             for v in astuple(r)])
-        os.replace(tmp, path)
     except OSError as exc:
         raise SinkError(f"cannot write {path}: {exc.strerror or exc}") from exc
 

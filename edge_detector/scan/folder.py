@@ -1,4 +1,4 @@
-"""`edge-detect DIR`: analyse every video of a folder, in parallel, into one summary.csv.
+"""The scan loop: find and plan the videos, skip finished ones, run the rest, keep summary.csv.
 
 A video that fails is recorded with its one-line error and the scan goes on. summary.csv is replaced
 atomically after every video, so it is valid even if the scan is killed; a re-run skips videos whose
@@ -18,15 +18,17 @@ from typing import Any
 
 import click
 
-from .build import PipelineSpec, build_pipeline
-from .errors import EdgeDetectError, SinkError, SourceError
-from .fsnames import display_name
-from .interrupts import children_ignore_sigint
-from .scan_rows import ScanRow, print_table, row_from_record, write_summary
-from .scan_worker import ERROR_FILE, Job, JobResult, analyse, init_worker, use_pipeline
-from .sinks import write_json
-from .sources import VIDEO_SUFFIXES
-from .weights import sha256_file
+from ..build import PipelineSpec, build_pipeline
+from ..errors import EdgeDetectError, SinkError, SourceError
+from ..fsnames import display_name
+from ..interrupts import children_ignore_sigint
+from ..notices import SYNTHETIC_WARNING
+from ..runner import RunOptions
+from ..sinks import write_json
+from ..sources import VIDEO_SUFFIXES
+from ..weights import sha256_file
+from .rows import ScanRow, print_table, row_from_record, write_summary
+from .worker import ERROR_FILE, Job, JobResult, Worker, analyse_in_pool, init_worker
 
 log = logging.getLogger(__name__)
 SUMMARY_CSV = "summary.csv"
@@ -46,10 +48,14 @@ class ScanOptions:
     report: bool = True
     force: bool = False
     max_frames: int | None = None
-    aggregation: str = "mean"
     progress: bool = True
     quiet: bool = False
-    cluster: str | None = None  # a Dask scheduler address or local[:N] (see .cluster)
+    cluster: str | None = None  # a Dask scheduler address or local[:N] (see ..cluster)
+
+    def run_options(self) -> RunOptions:
+        """The options of every video's run (each job sets its own ``out_dir``)."""
+        return RunOptions(out_dir=None, write_video=self.write_video, report=self.report,
+                          max_frames=self.max_frames, force=True, progress=False)
 
 
 def find_videos(folder: Path, recursive: bool, exclude: Path | None = None) -> list[Path]:
@@ -104,7 +110,7 @@ def settings_key(spec: PipelineSpec, opts: ScanOptions) -> dict[str, Any]:
             except OSError:
                 value = display_name(value)
         key[f.name] = value
-    key.update(max_frames=opts.max_frames, aggregation=opts.aggregation)
+    key.update(max_frames=opts.max_frames)
     return json.loads(json.dumps(key, default=str))
 
 
@@ -171,10 +177,8 @@ def scan_folder(folder: Path, spec: PipelineSpec, opts: ScanOptions) -> int:
     if rows and opts.progress:
         click.echo(f"edge-detect: {len(rows)} of {len(jobs)} videos already done in {opts.out_dir}; "
                    "skipping them (--force redoes them)", err=True)
-    run_args = {"write_video": opts.write_video, "report": opts.report,
-                "max_frames": opts.max_frames, "aggregation": opts.aggregation}
     if todo:
-        _run_jobs(todo, spec, run_args, opts, record)
+        _run_jobs(todo, spec, opts, record)
     final = sorted(rows.values(), key=lambda r: order[r.path])
     if not opts.quiet:
         print_table(final, summary)
@@ -185,25 +189,23 @@ def scan_folder(folder: Path, spec: PipelineSpec, opts: ScanOptions) -> int:
     return 1 if failed else 0
 
 
-def _run_jobs(todo: list[Job], spec: PipelineSpec, run_args: dict[str, Any], opts: ScanOptions,
-              record) -> None:
+def _run_jobs(todo: list[Job], spec: PipelineSpec, opts: ScanOptions, record) -> None:
     workers = max(1, min(opts.workers, len(todo)))
     if spec.threads is None and workers > 1:  # share the cores instead of oversubscribing them
         spec = replace(spec, threads=max(1, (os.cpu_count() or 1) // workers))
     pipeline = build_pipeline(spec)  # a bad model fails here once, not once per worker
     if pipeline.contract.synthetic_demo:
-        from .runner import SYNTHETIC_WARNING
-
         log.warning("%s", SYNTHETIC_WARNING)
+    run_opts = opts.run_options()
     with _progress(len(todo), opts.progress) as bar:
         if opts.cluster:
-            from .cluster import scan_on_cluster
+            from ..cluster import scan_on_cluster
 
-            return scan_on_cluster(opts.cluster, todo, spec, run_args, record, bar, opts.progress)
+            return scan_on_cluster(opts.cluster, todo, spec, run_opts, record, bar, opts.progress)
         if workers == 1:
-            use_pipeline(pipeline, run_args)
+            worker = Worker(pipeline, run_opts)
             for job in todo:
-                result = analyse(job)
+                result = worker.analyse(job)
                 record(result)
                 bar.update(1, job)
                 if result.interrupted:  # Ctrl-C stops the scan; the CLI exits with 130
@@ -211,9 +213,9 @@ def _run_jobs(todo: list[Job], spec: PipelineSpec, run_args: dict[str, Any], opt
             return
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(workers, mp_context=ctx, initializer=init_worker,
-                                 initargs=(spec, run_args, logging.getLogger().level)) as pool:
+                                 initargs=(spec, run_opts, logging.getLogger().level)) as pool:
             with children_ignore_sigint():  # Ctrl-C reaches this process; it stops the workers
-                futures: dict[Future, Job] = {pool.submit(analyse, j): j for j in todo}
+                futures: dict[Future, Job] = {pool.submit(analyse_in_pool, j): j for j in todo}
             recorded: set[Future] = set()
             try:
                 for fut in as_completed(futures):
@@ -273,5 +275,3 @@ def _progress(total: int, show: bool):
         return _NoBar()
     return click.progressbar(length=total, label="videos", file=click.get_text_stream("stderr"),
                              show_pos=True, item_show_func=lambda j: j.rel if j else None)
-
-

@@ -1,10 +1,9 @@
-"""Outputs that are valid at every moment: the CSV is flushed per frame, the video is finalised in
-``close()`` (also on Ctrl-C), the JSON summary is replaced atomically."""
+"""Per-frame file outputs that are valid at every moment: the CSV is flushed per frame, the video
+is finalised in ``finish()`` (also on Ctrl-C); and the atomic JSON/image writers."""
 
 from __future__ import annotations
 
 import csv
-import errno
 import io
 import json
 import logging
@@ -19,9 +18,13 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .errors import SinkError
-from .fsnames import cv2_path, display_name
-from .types import FrameResult
+from .. import atomic
+from ..contract import ModelContract
+from ..errors import SinkError
+from ..fsnames import cv2_path, display_name
+from ..results import RunResult
+from ..types import FrameResult, VideoInfo
+from .base import Sink, free_bytes, write_error
 
 log = logging.getLogger(__name__)
 
@@ -36,23 +39,12 @@ NO_FACE_LABEL = "NO_FACE"
 LOW_SPACE_BYTES = 64 * 1024
 
 
-def write_error(path: str | os.PathLike, exc: OSError) -> SinkError:
-    """One line for a failed write; a full disk says so plainly."""
-    why = "disk full" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else (exc.strerror or str(exc))
-    return SinkError(f"cannot write {display_name(path)}: {why}")
-
-
-def free_bytes(folder: str | os.PathLike) -> int:
-    st = os.statvfs(folder)
-    return st.f_bavail * st.f_frsize
-
-
 def csv_columns(class_names: tuple[str, ...]) -> list[str]:
     """The fixed per-frame CSV header: one ``p_<class>`` column per model class."""
     return [*CSV_BASE_COLUMNS, *(f"p_{c}" for c in class_names), *CSV_TAIL_COLUMNS]
 
 
-class CsvSink:
+class CsvWriter:
     """One row per face (one ``NO_FACE`` row for a frame without faces), written per frame.
 
     A frame's rows go to the file in one unbuffered write; if that fails (disk full) the file is
@@ -97,7 +89,7 @@ class CsvSink:
             raise
         self._good += len(data)
 
-    def __enter__(self) -> CsvSink:
+    def __enter__(self) -> CsvWriter:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -133,7 +125,7 @@ def _ms(v: float | None) -> str:
     return "" if v is None else f"{v:.2f}"
 
 
-class VideoSink:
+class VideoWriter:
     """Annotated video at the source FPS, encoded in a background thread.
 
     ``mp4v`` in ``.mp4`` first; if that encoder cannot open, ``MJPG`` in ``.avi``. H.264 is not
@@ -174,7 +166,7 @@ class VideoSink:
         self._thread = threading.Thread(target=self._run, name="encode", daemon=True)
         self._thread.start()
 
-    def __enter__(self) -> VideoSink:
+    def __enter__(self) -> VideoWriter:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -218,6 +210,60 @@ class VideoSink:
                     pass
 
 
+class CsvSink(Sink):
+    """``frames.csv``: one row per face and frame, whole frames on disk at every moment."""
+
+    name = "csv"
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self.writer: CsvWriter | None = None
+
+    def open(self, info: VideoInfo, contract: ModelContract) -> None:
+        self.writer = CsvWriter(self.path, contract.class_names)
+
+    def write(self, result: FrameResult) -> None:
+        self.writer.write(result)
+
+    def finish(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+    def close(self, run: RunResult) -> None:
+        run.outputs[self.name] = self.path
+
+
+class VideoSink(Sink):
+    """``annotated.mp4`` (or ``.avi``) at the source's size and FPS; playable after ``finish``."""
+
+    name = "video"
+    needs_overlay = True
+
+    def __init__(self, path: str | os.PathLike, max_frames: int | None = None) -> None:
+        self.path = Path(path)
+        self.max_frames = max_frames
+        self.writer: VideoWriter | None = None
+
+    def open(self, info: VideoInfo, contract: ModelContract) -> None:
+        self.writer = VideoWriter(self.path, info.fps, (info.width, info.height),
+                                  frames_hint=self.max_frames or info.frame_count)
+        self.path = self.writer.path  # .avi when mp4v could not open
+
+    def write(self, result: FrameResult) -> None:
+        self.writer.write(result.frame.image_bgr)
+
+    def finish(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+    def totals_ms(self) -> dict[str, float]:
+        return {"encode_ms": self.writer.encode_ms} if self.writer is not None else {}
+
+    def close(self, run: RunResult) -> None:
+        if self.writer is not None and self.writer.frames:  # no frame: no file was kept
+            run.outputs[self.name] = self.path
+
+
 def write_image(path: str | os.PathLike, image_bgr: np.ndarray, ext: str = ".jpg",
                 params: list[int] | None = None) -> Path:
     """Encode in memory and write atomically; every failure is a SinkError (cv2.imwrite only
@@ -250,16 +296,8 @@ def write_json(path: str | os.PathLike, data: dict[str, Any]) -> Path:
 
 
 def _replace_with(path: Path, data: bytes) -> Path:
-    """Write ``<name>.part`` and rename it over ``path``; every failure is one SinkError."""
-    tmp = path.with_name(path.name + ".part")
+    """:func:`atomic.write_bytes`, every failure one SinkError."""
     try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
+        return atomic.write_bytes(path, data)
     except OSError as exc:
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass
         raise write_error(path, exc) from exc
-    return path
