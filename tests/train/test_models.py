@@ -33,8 +33,9 @@ def test_scratch_cnn_matches_the_reference_design():
     assert tuple(model.outputs[0].shape) == (None, 7)
     aug = model.get_layer(AUGMENTATION_NAME)
     kinds = [type(layer).__name__ for layer in aug.layers]
-    assert kinds == ["RandomFlip", "RandomRotation", "RandomZoom", "RandomContrast",
-                     "RandomBrightness", "RandomTranslation", "RandomJpegQuality"]
+    assert kinds == ["RandomFlip", "RandomContrast", "RandomBrightness", "RandomJpegQuality"]
+    drops = [la.name for la in model.layers if isinstance(la, keras.layers.Dropout)]
+    assert drops == ["head_drop"]  # dropout after every block kept it at chance on FF++
     convs = [la for la in model.layers if isinstance(la, keras.layers.SeparableConv2D)]
     assert [c.filters for c in convs] == [64, 64, 128, 128, 256, 256]
     assert all(not c.use_bias and c.padding == "same" for c in convs)
