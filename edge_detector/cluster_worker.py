@@ -17,6 +17,7 @@ from typing import Any
 from distributed import get_worker
 from distributed.diagnostics.plugin import WorkerPlugin
 
+from . import atomic
 from .errors import ClusterError
 
 
@@ -50,10 +51,8 @@ class WorkerState(WorkerPlugin):
         folder.mkdir(parents=True, exist_ok=True)
         for name, data in self.files.items():
             path = folder / f"{hashlib.sha256(data).hexdigest()[:16]}-{name}"
-            if not path.is_file():
-                tmp = path.with_name(f"{path.name}.{os.getpid()}.part")
-                tmp.write_bytes(data)
-                os.replace(tmp, path)
+            if not path.is_file():  # workers of one machine may race here: each has its own part
+                atomic.write_bytes(path, data)
             self._paths[name] = path
         self._spare.append(self.make(self._paths))
 
