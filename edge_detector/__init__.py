@@ -20,12 +20,12 @@ from .errors import (
 )
 from .faces import FaceDetector, crop_box, crop_face, crop_faces
 from .preprocess import preprocess
-from .types import FaceDetections, FaceVerdict, Frame, FrameResult, VideoSummary
+from .types import Face, FaceDetections, Faces, Frame, FrameResult, VideoSummary
 from .version import __version__ as __version__
 
 __all__ = [
-    "FFPP_CLASSES", "METADATA_KEY", "EdgeDetectError", "FaceDetections", "FaceDetector",
-    "FaceVerdict", "Frame", "FrameResult", "ModelContract", "ModelContractError", "ModelError",
+    "FFPP_CLASSES", "METADATA_KEY", "EdgeDetectError", "Face", "FaceDetections", "FaceDetector",
+    "Faces", "Frame", "FrameResult", "ModelContract", "ModelContractError", "ModelError",
     "ModelIntegrityError", "OnnxClassifier", "SinkError", "SourceError", "VideoSummary",
     "crop_box", "crop_face", "crop_faces", "preprocess",
 ]

@@ -36,17 +36,18 @@ class VideoAggregator:
         if not result.analysed:
             return
         self.frames_analysed += 1
-        if not result.verdicts:
+        faces = result.faces
+        if not len(faces):
             return
         self.frames_with_faces += 1
-        if self.policy.is_fake(max(v.p_fake for v in result.verdicts)):
+        if self.policy.is_fake(float(faces.p_fake.max())):
             self.fake_frames += 1
-        for v in result.verdicts:
-            self._p_fake.append(v.p_fake)
-            self._probs_sum += v.probs
-            self._tracks[v.track].append(v.p_fake)
-            if v.label == FAKE:
-                self._methods[v.method] += 1
+        p_fake = faces.p_fake.tolist()
+        self._p_fake += p_fake
+        self._probs_sum += faces.probs.sum(axis=0, dtype=np.float64)
+        for track, p in zip(faces.track.tolist(), p_fake, strict=True):
+            self._tracks[track].append(p)
+        self._methods.update(faces.method[faces.label == FAKE].tolist())
 
     @property
     def running_score(self) -> float | None:

@@ -40,13 +40,13 @@ class Annotator:
 
     def draw(self, image_bgr: np.ndarray, result: FrameResult, header: str | None = None) -> None:
         """Boxes green (REAL) or red (FAKE); carried-over boxes from skipped frames drawn the same."""
-        for box, v in zip(result.faces.xyxy, result.verdicts, strict=True):
-            color = RED if v.label == FAKE else GREEN
-            x1, y1, x2, y2 = (int(round(c)) for c in box)
+        for face in result.faces:
+            color = RED if face.label == FAKE else GREEN
+            x1, y1, x2, y2 = (int(round(c)) for c in face.xyxy)
             cv2.rectangle(image_bgr, (x1, y1), (x2, y2), color, self.thickness)
-            text = face_label(v.label, v.p_fake, v.method)
-            if v.track >= 0:
-                text = f"#{v.track} {text}"
+            text = face_label(face.label, face.p_fake, face.method)
+            if face.track >= 0:
+                text = f"#{face.track} {text}"
             self._text(image_bgr, text, x1, y1 - 2, color)
         if header:
             self._text(image_bgr, header, 0, 0, BLACK)

@@ -13,10 +13,8 @@ from .contract import ModelContract, contract_from_session
 from .errors import ModelError
 from .fsnames import display_name
 from .preprocess import preprocess
-
-# Probabilities must sum to 1 per face within this (int8 models round each class to 1/255).
-SUM_TOLERANCE = 5e-2
-RANGE_TOLERANCE = 1e-3
+from .types import PROB_RANGE_TOLERANCE as RANGE_TOLERANCE
+from .types import PROB_SUM_TOLERANCE as SUM_TOLERANCE
 
 
 def default_threads() -> int:

@@ -1,6 +1,7 @@
-"""Folder scans (and the training ETL) on a Dask cluster: one task per video, the client writes.
+"""Dask plumbing for folder scans (:mod:`.scan.on_cluster`) and the training ETL: one task per
+video, the client writes. It knows nothing about either: they import it, never the reverse.
 
-Dask is optional (the ``cluster`` extra) and imported only here, inside functions. The design:
+Dask is optional (the ``cluster`` extra) and imported only inside functions. The design:
 
 * ``--cluster local[:N]`` starts a ``LocalCluster`` of N worker processes (one thread each);
   anything else is a scheduler address (``tcp://host:8786``).
@@ -20,18 +21,13 @@ Dask is optional (the ``cluster`` extra) and imported only here, inside function
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import os
-import uuid
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import click
 
-from . import atomic
 from .errors import ClusterError
 
 log = logging.getLogger(__name__)
@@ -123,38 +119,6 @@ def worker_state(client, state) -> Iterator[str]:
     finally:
         with contextlib.suppress(Exception):  # the client may already be closing after Ctrl-C
             client.unregister_worker_plugin(state.name)
-
-
-# ---- folder scan --------------------------------------------------------------------------------
-
-def scan_on_cluster(address: str, todo: list, spec, run_opts, record: Callable, bar,
-                    progress: bool = True) -> None:
-    """Run the scan's jobs on Dask; ``record(JobResult)`` is called as each video's files are written."""
-    require_dask()
-    from .cluster_worker import WorkerState, scan_one, scan_state
-    from .scan.rows import ScanRow
-    from .scan.worker import ERROR_FILE, JobResult
-
-    files = {name: Path(path).read_bytes() for name, path in spec.files().items()}
-    if spec.threads is None:
-        spec = replace(spec, threads=local_threads(address))
-    jobs = [replace(j, video=Path(j.video).resolve()) for j in todo]
-    state = WorkerState(f"edge-detect-scan-{uuid.uuid4().hex[:12]}",
-                        functools.partial(scan_state, spec, run_opts), files, probe=jobs[0].video)
-    with connect(address, progress) as client, worker_state(client, state) as name:
-        for job, res, error in results(client, name, scan_one, jobs):
-            if error is not None:
-                res = (JobResult(ScanRow(job.rel, error=f"worker failed: {one_line(error)}")), {})
-            result, outputs = res
-            final = job.out_dir
-            for rel, data in sorted(outputs.items(), key=lambda kv: kv[0] == "summary.json"):
-                atomic.write_bytes(final / rel, data)  # a killed client leaves no half file
-            if result.row.ok:
-                (final / ERROR_FILE).unlink(missing_ok=True)
-            record(result)
-            bar.update(1, job)
-            if result.interrupted:  # a worker got Ctrl-C too (LocalCluster shares the terminal)
-                raise KeyboardInterrupt
 
 
 def one_line(exc: BaseException) -> str:

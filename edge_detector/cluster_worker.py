@@ -1,22 +1,22 @@
-"""The worker side of a Dask run: worker-local state (a WorkerPlugin) and the per-video tasks.
+"""The worker side of a Dask run: worker-local state (a WorkerPlugin) and the task runner.
 
 Imported only when Dask is installed (it subclasses Dask's WorkerPlugin); see :mod:`.cluster`.
+The tasks themselves live with their callers (:mod:`.scan.on_cluster`, ``train.etl_cluster``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import threading
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from distributed import get_worker
 from distributed.diagnostics.plugin import WorkerPlugin
 
+from . import atomic
 from .errors import ClusterError
 
 
@@ -50,10 +50,8 @@ class WorkerState(WorkerPlugin):
         folder.mkdir(parents=True, exist_ok=True)
         for name, data in self.files.items():
             path = folder / f"{hashlib.sha256(data).hexdigest()[:16]}-{name}"
-            if not path.is_file():
-                tmp = path.with_name(f"{path.name}.{os.getpid()}.part")
-                tmp.write_bytes(data)
-                os.replace(tmp, path)
+            if not path.is_file():  # workers of one machine may race here: each has its own part
+                atomic.write_bytes(path, data)
             self._paths[name] = path
         self._spare.append(self.make(self._paths))
 
@@ -74,23 +72,3 @@ class WorkerState(WorkerPlugin):
 def run_task(plugin_name: str, fn: Callable[[Any, Any], Any], item: Any) -> Any:
     """Runs on a worker: ``fn(this worker's state, item)``."""
     return fn(get_worker().plugins[plugin_name].get(), item)
-
-
-def scan_state(spec, run_opts, files: dict[str, Path]):
-    """A folder scan's Worker, built from the CLI's spec with the model files shipped to this worker."""
-    from .build import build_pipeline
-    from .scan.worker import Worker
-
-    pipeline = build_pipeline(spec.with_files(files))
-    pipeline.classifier.path = spec.model  # summary.json names the user's model, not our copy
-    return Worker(pipeline, run_opts)
-
-
-def scan_one(worker, job):
-    """One video into a worker-local temp folder; returns (JobResult, {relative path: bytes})."""
-    with tempfile.TemporaryDirectory(prefix="edge-detect-") as tmp:
-        out = Path(tmp) / "out"
-        result = worker.analyse(replace(job, out_dir=out))
-        files = {p.relative_to(out).as_posix(): p.read_bytes()
-                 for p in sorted(out.rglob("*")) if p.is_file()}
-    return result, files

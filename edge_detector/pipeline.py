@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import replace
 from typing import Protocol
 
 import numpy as np
@@ -19,7 +18,7 @@ from .gating import DEFAULT_FULL_EVERY, DETECT_MODES, GateConfig, TrackGate
 from .policy import DEFAULT_POLICY, DecisionPolicy
 from .tracking import IouTracker
 from .types import FaceDetections, Frame, FrameResult
-from .verdicts import make_verdicts
+from .verdicts import make_faces
 
 
 class Detector(Protocol):
@@ -83,16 +82,14 @@ class Pipeline:
         )
         t2 = time.perf_counter()
         probs = self.classifier.predict(crops)
-        verdicts = make_verdicts(probs, self.contract, self.policy)
-        tracks = self.tracker.update(faces)
-        verdicts = [replace(v, track=int(t)) for v, t in zip(verdicts, tracks, strict=True)]
+        classified = make_faces(faces, probs, self.contract, self.policy, self.tracker.update(faces))
         t3 = time.perf_counter()
         timings = {
             "detect_ms": (t1 - t0) * 1e3,
             "crop_ms": (t2 - t1) * 1e3,
             "classify_ms": (t3 - t2) * 1e3,
         }
-        return FrameResult(frame, faces, verdicts, True, timings)
+        return FrameResult(frame, classified, True, timings)
 
     def run(self, frames: Iterable[Frame]) -> Iterator[FrameResult]:
         """Results in frame order; ``decode_ms`` is the time spent waiting for each frame."""
@@ -108,7 +105,7 @@ class Pipeline:
             if last is None or count % self.every == 0:
                 last = result = self.analyse(frame)
             else:
-                result = FrameResult(frame, last.faces, last.verdicts, False, {})
+                result = FrameResult(frame, last.faces, False, {})
             result.timings_ms["decode_ms"] = decode_ms
             count += 1
             yield result

@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 FAKE, REAL, NO_FACE = "FAKE", "REAL", "NO_FACE"
 AGGREGATIONS = ("mean", "median", "fraction")
 DEFAULT_THRESHOLD = 0.5  # for models whose contract carries no threshold
@@ -46,6 +48,10 @@ class DecisionPolicy:
 
     def label(self, score: float) -> str:
         return FAKE if self.is_fake(score) else REAL
+
+    def labels(self, scores: np.ndarray) -> np.ndarray:
+        """:meth:`label` for each score, compared in float64 like a Python float would be."""
+        return np.where(self.is_fake(np.asarray(scores, np.float64)), FAKE, REAL)
 
 
 DEFAULT_POLICY = DecisionPolicy()  # for callers without a model or a user choice (tests, tools)

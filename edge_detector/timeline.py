@@ -48,12 +48,12 @@ class Timeline:
     def add(self, r: FrameResult) -> None:
         if not r.analysed:
             return
-        if not r.verdicts:
+        top = r.faces.most_suspicious()
+        if top is None:
             self.points.append(TimelinePoint(r.frame.index, r.frame.time_s, None, None, None, 0))
             return
-        v = max(r.verdicts, key=lambda v: v.p_fake)
         self.points.append(
-            TimelinePoint(r.frame.index, r.frame.time_s, v.p_fake, v.method, v.label, len(r.verdicts))
+            TimelinePoint(r.frame.index, r.frame.time_s, top.p_fake, top.method, top.label, len(r.faces))
         )
 
     def _neighbours(self, time_s: float) -> list[Thumbnail]:
@@ -67,10 +67,8 @@ class Timeline:
 
     def offer_thumbnail(self, r: FrameResult) -> None:
         """Call after drawing the overlay; encodes only frames that enter the top-k."""
-        if not r.analysed or not r.verdicts:
-            return
-        v = max(r.verdicts, key=lambda v: v.p_fake)
-        if not self.wants(v.p_fake, r.frame.time_s):
+        top = r.faces.most_suspicious() if r.analysed else None
+        if top is None or not self.wants(top.p_fake, r.frame.time_s):
             return
         img = r.frame.image_bgr
         h, w = img.shape[:2]
@@ -79,7 +77,7 @@ class Timeline:
         ok, buf = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 80])
         if not ok:
             return
-        thumb = Thumbnail(r.frame.index, r.frame.time_s, v.p_fake, v.method, np.asarray(buf).tobytes())
+        thumb = Thumbnail(r.frame.index, r.frame.time_s, top.p_fake, top.method, np.asarray(buf).tobytes())
         beaten = self._neighbours(r.frame.time_s)
         self._thumbs = [t for t in self._thumbs if t not in beaten] + [thumb]
         self._thumbs.sort(key=lambda t: (-t.p_fake, t.frame))

@@ -6,27 +6,26 @@ import numpy as np
 
 from .contract import ModelContract
 from .policy import DEFAULT_POLICY, FAKE, REAL, DecisionPolicy
-from .types import FaceVerdict
+from .types import FaceDetections, Faces
 
-__all__ = ["FAKE", "REAL", "make_verdicts"]
+__all__ = ["FAKE", "REAL", "make_faces"]
 
 
-def make_verdicts(probs: np.ndarray, contract: ModelContract,
-                  policy: DecisionPolicy = DEFAULT_POLICY) -> list[FaceVerdict]:
-    """One verdict per row; the method is the most probable non-original class."""
+def make_faces(detections: FaceDetections, probs: np.ndarray, contract: ModelContract,
+               policy: DecisionPolicy = DEFAULT_POLICY, track: np.ndarray | None = None) -> Faces:
+    """One row per detection; the method is the most probable non-original class."""
+    probs = np.asarray(probs, np.float32).reshape(len(detections), contract.num_classes)
     orig = contract.original_index
-    others = [i for i in range(contract.num_classes) if i != orig]
-    out = []
-    for row in np.asarray(probs, np.float32):
-        p_fake = float(np.clip(1.0 - row[orig], 0.0, 1.0))
-        best = others[int(np.argmax(row[others]))]
-        out.append(
-            FaceVerdict(
-                probs=row,
-                p_fake=p_fake,
-                label=policy.label(p_fake),
-                method=contract.class_names[best],
-                method_prob=float(row[best]),
-            )
-        )
-    return out
+    others = np.array([i for i in range(contract.num_classes) if i != orig])
+    p_fake = np.clip(1.0 - probs[:, orig], 0.0, 1.0)
+    best = others[np.argmax(probs[:, others], axis=1)]
+    return Faces(
+        xyxy=detections.xyxy,
+        det_score=detections.score,
+        probs=probs,
+        p_fake=p_fake,
+        label=policy.labels(p_fake),
+        method=np.array(contract.class_names)[best],
+        method_prob=probs[np.arange(len(probs)), best],
+        track=np.full(len(probs), -1, np.int64) if track is None else track,
+    )

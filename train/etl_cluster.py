@@ -16,15 +16,8 @@ from pathlib import Path
 
 import cv2
 
-from edge_detector.cluster import (
-    connect,
-    local_threads,
-    one_line,
-    require_dask,
-    results,
-    safe_write,
-    worker_state,
-)
+from edge_detector import atomic
+from edge_detector.cluster import connect, local_threads, one_line, require_dask, results, worker_state
 from edge_detector.faces import FaceDetector
 
 from .manifest import FAILED, ManifestRow
@@ -64,5 +57,5 @@ def run_jobs_on_cluster(address: str, conf_threshold: float, jobs: list, out: Pa
                 continue
             rows, crops = res
             for rel, data in crops.items():
-                safe_write(out / rel, data)
+                atomic.write_bytes(out / rel, data)
             yield rows

@@ -199,7 +199,7 @@ def _run_jobs(todo: list[Job], spec: PipelineSpec, opts: ScanOptions, record) ->
     run_opts = opts.run_options()
     with _progress(len(todo), opts.progress) as bar:
         if opts.cluster:
-            from ..cluster import scan_on_cluster
+            from .on_cluster import scan_on_cluster  # Dask is optional
 
             return scan_on_cluster(opts.cluster, todo, spec, run_opts, record, bar, opts.progress)
         if workers == 1:

@@ -99,19 +99,17 @@ class CsvWriter:
         f = r.frame
         t = r.timings_ms
         tail = [int(r.analysed), _ms(t.get("detect_ms")), _ms(t.get("classify_ms"))]
-        if not r.verdicts:  # face .. p_fake blank, label NO_FACE, method .. p_<class> blank
+        if not len(r.faces):  # face .. p_fake blank, label NO_FACE, method .. p_<class> blank
             probs_blank = [""] * len(self.class_names)
             row = [f.index, f"{f.time_s:.3f}", *[""] * 8, NO_FACE_LABEL, "", "", *probs_blank]
             self._writer.writerow([*row, *tail])
-            n = 1
-        else:
-            n = len(r.verdicts)
-        for i, (box, score, v) in enumerate(zip(r.faces.xyxy, r.faces.score, r.verdicts, strict=True)):
+        for face in r.faces:
             self._writer.writerow([
-                f.index, f"{f.time_s:.3f}", i, v.track, *(f"{c:.1f}" for c in box),
-                f"{score:.4f}", f"{v.p_fake:.6f}", v.label, v.method, f"{v.method_prob:.6f}",
-                *(f"{p:.6f}" for p in v.probs), *tail,
+                f.index, f"{f.time_s:.3f}", face.index, face.track, *(f"{c:.1f}" for c in face.xyxy),
+                f"{face.det_score:.4f}", f"{face.p_fake:.6f}", face.label, face.method,
+                f"{face.method_prob:.6f}", *(f"{p:.6f}" for p in face.probs), *tail,
             ])
+        n = max(len(r.faces), 1)
         self._commit()
         self.rows += n
 

@@ -1,6 +1,7 @@
 """edge_detector.atomic: a reader sees the old file or the new one, never half of one."""
 
 import json
+import re
 
 import pytest
 
@@ -26,15 +27,37 @@ def test_a_failed_write_keeps_the_old_file_and_removes_the_part(tmp_path):
         fh.write("new, half")
         raise RuntimeError("half-way")
     assert target.read_text() == "old\n"
-    assert not (tmp_path / "summary.csv.part").exists()
     with pytest.raises(TypeError):
         atomic.write_json(tmp_path / "bad.json", {"x": object()})
-    assert not (tmp_path / "bad.json").exists() and not (tmp_path / "bad.json.part").exists()
+    assert not (tmp_path / "bad.json").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["summary.csv"]  # no part left behind
 
 
 def test_part_names():
     assert atomic.part_path("d/report.html").as_posix() == "d/report.html.part"
     assert atomic.part_path("d/clip.mp4", keep_suffix=True).as_posix() == "d/clip.part.mp4"
+
+
+def test_unique_part_names_keep_the_suffix_and_the_umask_mode(tmp_path):
+    a = atomic.unique_part_path(tmp_path / "report.html")
+    b = atomic.unique_part_path(tmp_path / "report.html")
+    video = atomic.unique_part_path(tmp_path / "clip.mp4", keep_suffix=True)
+    assert a != b and a.is_file() and b.is_file() and a.stat().st_size == 0
+    assert re.fullmatch(r"report\.[0-9a-f]{8}\.html\.part", a.name)
+    assert re.fullmatch(r"clip\.[0-9a-f]{8}\.part\.mp4", video.name)
+    (tmp_path / "plain").write_text("")  # what open() makes under this umask
+    assert a.stat().st_mode & 0o777 == (tmp_path / "plain").stat().st_mode & 0o777
+
+
+def test_concurrent_writers_of_one_file_do_not_share_a_part(tmp_path):
+    """Two writers interleave on one target: each keeps its own bytes, the last rename wins."""
+    target = tmp_path / "model.onnx"
+    with atomic.atomic_path(target) as first, atomic.atomic_path(target) as second:
+        assert first != second
+        first.write_bytes(b"first")
+        second.write_bytes(b"second")
+    assert target.read_bytes() == b"first"  # the outer block renamed last
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx"]
 
 
 @pytest.mark.parametrize(("value", "expected"), [

@@ -3,7 +3,8 @@ import pytest
 
 from edge_detector import FFPP_CLASSES, OnnxClassifier
 from edge_detector.policy import DecisionPolicy
-from edge_detector.verdicts import make_verdicts
+from edge_detector.types import FaceDetections
+from edge_detector.verdicts import make_faces
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,8 @@ def test_predict_handles_no_faces_and_other_crop_sizes(clf):
 
 def test_verdicts_use_one_minus_p_original_and_top_non_original_method():
     probs = np.array([[0.1, 0.05, 0.5, 0.1, 0.1, 0.05, 0.1], [0.8, 0, 0, 0, 0, 0.15, 0.05]], np.float32)
-    v = make_verdicts(probs, OnnxClassifierStub.contract, DecisionPolicy(threshold=0.5))
+    v = make_faces(FaceDetections(np.zeros((2, 4)), np.ones(2)), probs, OnnxClassifierStub.contract,
+                   DecisionPolicy(threshold=0.5))
     assert v[0].p_fake == pytest.approx(0.9) and v[0].label == "FAKE"
     assert v[0].method == "Deepfakes" and v[0].method_prob == pytest.approx(0.5)
     assert v[1].p_fake == pytest.approx(0.2) and v[1].label == "REAL"

@@ -52,10 +52,9 @@ def test_all_faces_of_a_frame_go_in_one_batch_and_tracks_persist():
     clf = FakeClassifier()
     results = list(Pipeline(FakeDetector(2), clf).run(frames(6)))
     assert clf.batches == [2] * 6
-    assert [v.track for v in results[0].verdicts] == [0, 1]
-    assert [v.track for v in results[5].verdicts] == [0, 1]
-    assert results[0].verdicts[0].label == "FAKE" and results[0].verdicts[1].label == "REAL"
-    assert results[0].verdicts[0].method == "NeuralTextures"
+    assert results[0].faces.track.tolist() == results[5].faces.track.tolist() == [0, 1]
+    assert results[0].faces.label.tolist() == ["FAKE", "REAL"]
+    assert results[0].faces[0].method == "NeuralTextures"
     assert {"decode_ms", "detect_ms", "crop_ms", "classify_ms"} <= set(results[0].timings_ms)
 
 

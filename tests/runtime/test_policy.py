@@ -1,5 +1,6 @@
 """DecisionPolicy: the one owner of threshold + aggregation, and the one score comparison."""
 
+import numpy as np
 import pytest
 
 from edge_detector.policy import DEFAULT_THRESHOLD, DecisionPolicy
@@ -17,6 +18,14 @@ def test_label_is_fake_at_or_above_the_threshold():
     p = DecisionPolicy(0.4)
     assert [p.label(s) for s in (0.0, 0.39, 0.4, 1.0)] == ["REAL", "REAL", "FAKE", "FAKE"]
     assert DecisionPolicy(0.0).label(0.0) == "FAKE" and DecisionPolicy(1.0).label(0.999) == "REAL"
+
+
+def test_labels_of_float32_scores_match_label_of_each_score():
+    """float32(0.7) < 0.7: compared in float32 it would reach a 0.7 threshold and read FAKE."""
+    scores = np.array([0.7, 0.69, 0.71], np.float32)
+    policy = DecisionPolicy(0.7)
+    one_by_one = [policy.label(float(s)) for s in scores]
+    assert policy.labels(scores).tolist() == one_by_one == ["REAL", "REAL", "FAKE"]
 
 
 @pytest.mark.parametrize(("kw", "match"), [

@@ -30,7 +30,7 @@ from edge_detector.sinks import (
 )
 from edge_detector.sinks import live as live_sinks
 from edge_detector.sources import FrameSource
-from edge_detector.types import FaceDetections, FaceVerdict, Frame, FrameResult, VideoInfo, VideoSummary
+from edge_detector.types import FaceDetections, Faces, Frame, FrameResult, VideoInfo, VideoSummary
 
 CONTRACT = ModelContract(FFPP_CLASSES, 32, model_name="sink-test")
 INFO = VideoInfo("clip.mp4", 64, 48, 25.0, 10, False, "video")
@@ -40,12 +40,12 @@ def result(index: int, p_fake: float | None = 0.9, value: int = 0) -> FrameResul
     """A 64x48 frame filled with ``value``; one face with ``p_fake`` (None: no face)."""
     frame = Frame(index, index / 25, np.full((48, 64, 3), value, np.uint8))
     if p_fake is None:
-        return FrameResult(frame, FaceDetections.empty(), [], True, {"detect_ms": 1.0})
-    probs = np.zeros(len(FFPP_CLASSES), np.float32)
-    probs[0], probs[2] = 1 - p_fake, p_fake
-    verdict = FaceVerdict(probs, p_fake, "FAKE" if p_fake >= 0.5 else "REAL", FFPP_CLASSES[2], p_fake, 0)
-    faces = FaceDetections(np.array([[4, 6, 30, 40]], np.float32), np.array([0.8], np.float32))
-    return FrameResult(frame, faces, [verdict], True, {"detect_ms": 1.0, "classify_ms": 2.0})
+        return FrameResult(frame, Faces.empty(len(FFPP_CLASSES)), True, {"detect_ms": 1.0})
+    probs = np.zeros((1, len(FFPP_CLASSES)), np.float32)
+    probs[0, 0], probs[0, 2] = 1 - p_fake, p_fake
+    faces = Faces(np.array([[4, 6, 30, 40]]), [0.8], probs, [p_fake], ["FAKE" if p_fake >= 0.5 else "REAL"],
+                  [FFPP_CLASSES[2]], [p_fake], [0])
+    return FrameResult(frame, faces, True, {"detect_ms": 1.0, "classify_ms": 2.0})
 
 
 def run_result(**kw) -> RunResult:

@@ -10,19 +10,21 @@ import pytest
 
 from edge_detector.annotate import GREEN, RED, Annotator
 from edge_detector.sinks import CsvWriter, VideoWriter, csv_columns
-from edge_detector.types import FaceDetections, FaceVerdict, Frame, FrameResult
+from edge_detector.types import Faces, Frame, FrameResult
 
 CLASSES = ("original", "Deepfakes")
 
 
 def result(index: int, boxes: list[tuple[float, ...]], labels: list[str], size=(120, 160)) -> FrameResult:
-    verdicts = [FaceVerdict(np.array([1 - p, p], np.float32), p, lab, "Deepfakes" if lab == "FAKE" else "",
-                            p if lab == "FAKE" else 1 - p, track=i)
-                for i, (lab, p) in enumerate(zip(labels, [0.9 if lab == "FAKE" else 0.2 for lab in labels],
-                                                 strict=True))]
-    faces = FaceDetections(np.array(boxes, np.float32).reshape(-1, 4), np.full(len(boxes), 0.8, np.float32))
+    p_fake = np.array([0.9 if lab == "FAKE" else 0.2 for lab in labels], np.float32)
+    faces = Faces(
+        xyxy=np.array(boxes, np.float32).reshape(-1, 4), det_score=np.full(len(boxes), 0.8),
+        probs=np.stack([1 - p_fake, p_fake], axis=1), p_fake=p_fake, label=labels,
+        method=["Deepfakes" if lab == "FAKE" else "" for lab in labels],
+        method_prob=np.where(p_fake >= 0.5, p_fake, 1 - p_fake), track=np.arange(len(labels)),
+    )
     frame = Frame(index, index / 25, np.zeros((*size, 3), np.uint8))
-    return FrameResult(frame, faces, verdicts, analysed=True, timings_ms={"detect_ms": 1.5})
+    return FrameResult(frame, faces, analysed=True, timings_ms={"detect_ms": 1.5})
 
 
 def read_rows(path):
