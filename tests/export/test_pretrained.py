@@ -2,7 +2,7 @@
 
 import json
 
-from export.pretrained import ship, card_numbers, write_index
+from export.pretrained import card_numbers, ship, write_index
 from tests.onnx_factory import tiny_model
 
 
