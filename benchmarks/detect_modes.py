@@ -81,7 +81,7 @@ def accuracy(video: Path, pipes: dict[str, Pipeline], max_frames: int) -> dict[s
             ious[n] += m.max(axis=1).tolist()
             for a, b in enumerate(m.argmax(axis=1)):
                 if m[a, b] >= 0.5:
-                    dev[n].append(abs(full.verdicts[a].p_fake - r.verdicts[b].p_fake))
+                    dev[n].append(abs(float(full.faces.p_fake[a] - r.faces.p_fake[b])))
         i += 1
     cap.release()
     out = {}
