@@ -53,7 +53,7 @@ RECIPES = (
     Recipe("lite0_stage1", 128, (*_LITE0, "--epochs", "2", "--fine-tune-epochs", "8"), ship=False),
     Recipe("lite0", 128, (*_LITE0, "--epochs", "0", "--fine-tune-epochs", "8"),
            init_from="lite0_stage1"),
-    Recipe("scratch", 128, ("--arch", "scratch", "--epochs", "10")),
+    Recipe("scratch", 128, ("--arch", "scratch", "--epochs", "14")),
 )
 
 
