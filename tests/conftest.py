@@ -12,6 +12,28 @@ from tests.onnx_factory import tiny_model
 
 REPO = Path(__file__).resolve().parents[1]
 
+# Set before any test imports TensorFlow (and inherited by subprocesses): every training and
+# inference in the suite is seeded *and* runs deterministic kernels, so results do not vary by run.
+os.environ.setdefault("TF_DETERMINISTIC_OPS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+# Session fixtures too costly to build once per pytest-xdist worker: with ``--dist loadgroup``
+# (``make test``) every test using one of them runs on the same worker, which builds it once.
+XDIST_GROUPS = {
+    "synthetic_etl": "trained-model", "trained_model": "trained-model",
+    "trained_pipeline": "trained-model",
+    "crop_dir": "export-crops", "scratch_run": "export-crops", "scratch_export": "export-crops",
+    "dask_client": "dask-cluster",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        groups = {XDIST_GROUPS[f] for f in getattr(item, "fixturenames", ()) if f in XDIST_GROUPS}
+        if groups:  # the trained model outranks the export crops (its tests are the longest)
+            group = "trained-model" if "trained-model" in groups else sorted(groups)[0]
+            item.add_marker(pytest.mark.xdist_group(group))
+
 
 def fixtures_root() -> Path:
     return Path(os.environ.get("EDGE_FIXTURES", REPO.parent / "shared" / "fixtures"))
@@ -61,12 +83,9 @@ def trained_model(synthetic_etl, tmp_path_factory):
     Scratch CNN, 64 px, batch 8, up to 20 epochs (~700 steps, so BatchNorm's moving statistics
     converge), seeded and with TensorFlow op determinism: the same weights on every run.
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
-
     from train.fit import FitConfig, fit
 
-    tf.config.experimental.enable_op_determinism()
     return fit(FitConfig(arch="scratch", data_dir=synthetic_etl[1].data_dir,
                          out=tmp_path_factory.mktemp("trained") / "run", epochs=TRAIN_EPOCHS,
-                         batch_size=8, input_size=SYNTH_CROP, seed=0, verbose=0))
+                         batch_size=8, input_size=SYNTH_CROP, seed=0, deterministic=True,
+                         verbose=0))
