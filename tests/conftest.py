@@ -76,16 +76,36 @@ def synthetic_etl(tmp_path_factory):
                             frames=12, frames_per_video=4, crop_size=SYNTH_CROP, workers=2)
 
 
+_FIT_IN_A_FRESH_PROCESS = """
+import pickle, sys
+from pathlib import Path
+from train.fit import FitConfig, fit
+data, out, epochs, size, result = sys.argv[1:]
+res = fit(FitConfig(arch="scratch", data_dir=Path(data), out=Path(out), epochs=int(epochs),
+                    batch_size=8, input_size=int(size), seed=0, deterministic=True, verbose=0))
+Path(result).write_bytes(pickle.dumps(res))
+"""
+
+
 @pytest.fixture(scope="session")
 def trained_model(synthetic_etl, tmp_path_factory):
     """The session's ONE trained model (``train.fit.FitResult``), shared by every test that needs one.
 
-    Scratch CNN, 64 px, batch 8, up to 20 epochs (~700 steps, so BatchNorm's moving statistics
-    converge), seeded and with TensorFlow op determinism: the same weights on every run.
+    Scratch CNN, 64 px, batch 8, up to 20 epochs (early stopping ends it near 10), seeded and with
+    TensorFlow op determinism. Trained in a fresh interpreter: in the test process the weights
+    would depend on what earlier tests (a different set on each xdist worker) did with TensorFlow.
     """
-    from train.fit import FitConfig, fit
+    import pickle
+    import subprocess
+    import sys
 
-    return fit(FitConfig(arch="scratch", data_dir=synthetic_etl[1].data_dir,
-                         out=tmp_path_factory.mktemp("trained") / "run", epochs=TRAIN_EPOCHS,
-                         batch_size=8, input_size=SYNTH_CROP, seed=0, deterministic=True,
-                         verbose=0))
+    work = tmp_path_factory.mktemp("trained")
+    result = work / "fit_result.pkl"
+    proc = subprocess.run(
+        [sys.executable, "-c", _FIT_IN_A_FRESH_PROCESS, str(synthetic_etl[1].data_dir), str(work / "run"),
+         str(TRAIN_EPOCHS), str(SYNTH_CROP), str(result)],
+        capture_output=True, text=True, timeout=900, cwd=REPO,
+        env={**os.environ, "TF_DETERMINISTIC_OPS": "1"},
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return pickle.loads(result.read_bytes())
