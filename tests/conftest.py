@@ -39,6 +39,19 @@ def fixtures_root() -> Path:
     return Path(os.environ.get("EDGE_FIXTURES", REPO.parent / "shared" / "fixtures"))
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Captured output with a surrogate-escaped (non-UTF-8) file name, escaped for transport.
+
+    Tests of non-UTF-8 names log such names; pytest-xdist sends each report's captured sections as
+    UTF-8 and would crash the worker (INTERNALERROR) on a lone surrogate.
+    """
+    report = yield
+    report.sections = [(title, text.encode("utf-8", "backslashreplace").decode("utf-8"))
+                       for title, text in report.sections]
+    return report
+
+
 @pytest.fixture(scope="session")
 def real_fixtures() -> Path:
     """The real-media folder; tests using it skip on a fresh clone where it is absent."""
