@@ -17,26 +17,30 @@ REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("TF_DETERMINISTIC_OPS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-# Session fixtures too costly to build once per pytest-xdist worker: with ``--dist loadgroup``
-# (``make test``) every test using one of them runs on the same worker, which builds it once.
-XDIST_GROUPS = {
-    "synthetic_etl": "trained-model", "trained_model": "trained-model",
-    "trained_pipeline": "trained-model",
-    "crop_dir": "export-crops", "scratch_run": "export-crops", "scratch_export": "export-crops",
-    "dask_client": "dask-cluster",
-}
-
-
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        groups = {XDIST_GROUPS[f] for f in getattr(item, "fixturenames", ()) if f in XDIST_GROUPS}
-        if groups:  # the trained model outranks the export crops (its tests are the longest)
-            group = "trained-model" if "trained-model" in groups else sorted(groups)[0]
-            item.add_marker(pytest.mark.xdist_group(group))
-
 
 def fixtures_root() -> Path:
     return Path(os.environ.get("EDGE_FIXTURES", REPO.parent / "shared" / "fixtures"))
+
+
+def _built_once(tmp_path_factory, name: str, build):
+    """``build(folder)``'s result, built by ONE pytest-xdist worker and shared with the others.
+
+    Each worker has its own session; the first to take the lock builds into a folder of the run's
+    common temp dir and pickles the result, the others wait and load it. Without xdist: built here.
+    """
+    import fcntl
+    import pickle
+
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return build(tmp_path_factory.mktemp(name))
+    root = tmp_path_factory.getbasetemp().parent / f"shared-{name}"
+    root.mkdir(exist_ok=True)
+    result = root / "result.pkl"
+    with open(root / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not result.is_file():
+            result.write_bytes(pickle.dumps(build(root / "build")))
+        return pickle.loads(result.read_bytes())
 
 
 @pytest.hookimpl(wrapper=True)
@@ -82,11 +86,16 @@ TRAIN_EPOCHS = 20
 @pytest.fixture(scope="session")
 def synthetic_etl(tmp_path_factory):
     """``(DatasetInfo, EtlResult)`` of the session's synthetic dataset: 24 identities (12 FF++-style
-    pairs) x 5 classes, 4 lossless PNG crops of 64 px per video (2 ETL workers)."""
+    pairs) x 5 classes, 4 lossless PNG crops of 64 px per video.
+
+    One ETL worker: with two, manifest rows come in completion order, and ``fit`` reads the crops
+    in manifest order, so the same data would train a different model on each run.
+    """
     from train.synthetic import make_etl_dataset
 
-    return make_etl_dataset(tmp_path_factory.mktemp("synthetic"), identities=SYNTH_IDENTITIES,
-                            frames=12, frames_per_video=4, crop_size=SYNTH_CROP, workers=2)
+    return _built_once(tmp_path_factory, "synthetic", lambda folder: make_etl_dataset(
+        folder, identities=SYNTH_IDENTITIES, frames=12, frames_per_video=4, crop_size=SYNTH_CROP,
+        workers=1))
 
 
 _FIT_IN_A_FRESH_PROCESS = """
@@ -108,14 +117,19 @@ def trained_model(synthetic_etl, tmp_path_factory):
     TensorFlow op determinism. Trained in a fresh interpreter: in the test process the weights
     would depend on what earlier tests (a different set on each xdist worker) did with TensorFlow.
     """
+    return _built_once(tmp_path_factory, "trained", lambda work: _fit_in_a_fresh_process(
+        synthetic_etl[1].data_dir, work))
+
+
+def _fit_in_a_fresh_process(data_dir: Path, work: Path):
     import pickle
     import subprocess
     import sys
 
-    work = tmp_path_factory.mktemp("trained")
+    work.mkdir(parents=True, exist_ok=True)
     result = work / "fit_result.pkl"
     proc = subprocess.run(
-        [sys.executable, "-c", _FIT_IN_A_FRESH_PROCESS, str(synthetic_etl[1].data_dir), str(work / "run"),
+        [sys.executable, "-c", _FIT_IN_A_FRESH_PROCESS, str(data_dir), str(work / "run"),
          str(TRAIN_EPOCHS), str(SYNTH_CROP), str(result)],
         capture_output=True, text=True, timeout=900, cwd=REPO,
         env={**os.environ, "TF_DETERMINISTIC_OPS": "1"},
