@@ -17,7 +17,7 @@ install: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/lint-imports --no-cache
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --maxprocesses=4
 
 # The shipped pretrained model on a public-domain video (+ the real FF++ clips when present).
 demo: $(STAMP)

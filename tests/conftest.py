@@ -12,9 +12,48 @@ from tests.onnx_factory import tiny_model
 
 REPO = Path(__file__).resolve().parents[1]
 
+# Set before any test imports TensorFlow (and inherited by subprocesses): every training and
+# inference in the suite is seeded *and* runs deterministic kernels, so results do not vary by run.
+os.environ.setdefault("TF_DETERMINISTIC_OPS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
 
 def fixtures_root() -> Path:
     return Path(os.environ.get("EDGE_FIXTURES", REPO.parent / "shared" / "fixtures"))
+
+
+def _built_once(tmp_path_factory, name: str, build):
+    """``build(folder)``'s result, built by ONE pytest-xdist worker and shared with the others.
+
+    Each worker has its own session; the first to take the lock builds into a folder of the run's
+    common temp dir and pickles the result, the others wait and load it. Without xdist: built here.
+    """
+    import fcntl
+    import pickle
+
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return build(tmp_path_factory.mktemp(name))
+    root = tmp_path_factory.getbasetemp().parent / f"shared-{name}"
+    root.mkdir(exist_ok=True)
+    result = root / "result.pkl"
+    with open(root / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not result.is_file():
+            result.write_bytes(pickle.dumps(build(root / "build")))
+        return pickle.loads(result.read_bytes())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Captured output with a surrogate-escaped (non-UTF-8) file name, escaped for transport.
+
+    Tests of non-UTF-8 names log such names; pytest-xdist sends each report's captured sections as
+    UTF-8 and would crash the worker (INTERNALERROR) on a lone surrogate.
+    """
+    report = yield
+    report.sections = [(title, text.encode("utf-8", "backslashreplace").decode("utf-8"))
+                       for title, text in report.sections]
+    return report
 
 
 @pytest.fixture(scope="session")
@@ -47,26 +86,53 @@ TRAIN_EPOCHS = 20
 @pytest.fixture(scope="session")
 def synthetic_etl(tmp_path_factory):
     """``(DatasetInfo, EtlResult)`` of the session's synthetic dataset: 24 identities (12 FF++-style
-    pairs) x 5 classes, 4 lossless PNG crops of 64 px per video (2 ETL workers)."""
+    pairs) x 5 classes, 4 lossless PNG crops of 64 px per video.
+
+    One ETL worker: with two, manifest rows come in completion order, and ``fit`` reads the crops
+    in manifest order, so the same data would train a different model on each run.
+    """
     from train.synthetic import make_etl_dataset
 
-    return make_etl_dataset(tmp_path_factory.mktemp("synthetic"), identities=SYNTH_IDENTITIES,
-                            frames=12, frames_per_video=4, crop_size=SYNTH_CROP, workers=2)
+    return _built_once(tmp_path_factory, "synthetic", lambda folder: make_etl_dataset(
+        folder, identities=SYNTH_IDENTITIES, frames=12, frames_per_video=4, crop_size=SYNTH_CROP,
+        workers=1))
+
+
+_FIT_IN_A_FRESH_PROCESS = """
+import pickle, sys
+from pathlib import Path
+from train.fit import FitConfig, fit
+data, out, epochs, size, result = sys.argv[1:]
+res = fit(FitConfig(arch="scratch", data_dir=Path(data), out=Path(out), epochs=int(epochs),
+                    batch_size=8, input_size=int(size), seed=0, deterministic=True, verbose=0))
+Path(result).write_bytes(pickle.dumps(res))
+"""
 
 
 @pytest.fixture(scope="session")
 def trained_model(synthetic_etl, tmp_path_factory):
     """The session's ONE trained model (``train.fit.FitResult``), shared by every test that needs one.
 
-    Scratch CNN, 64 px, batch 8, up to 20 epochs (~700 steps, so BatchNorm's moving statistics
-    converge), seeded and with TensorFlow op determinism: the same weights on every run.
+    Scratch CNN, 64 px, batch 8, up to 20 epochs (early stopping ends it near 10), seeded and with
+    TensorFlow op determinism. Trained in a fresh interpreter: in the test process the weights
+    would depend on what earlier tests (a different set on each xdist worker) did with TensorFlow.
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
+    return _built_once(tmp_path_factory, "trained", lambda work: _fit_in_a_fresh_process(
+        synthetic_etl[1].data_dir, work))
 
-    from train.fit import FitConfig, fit
 
-    tf.config.experimental.enable_op_determinism()
-    return fit(FitConfig(arch="scratch", data_dir=synthetic_etl[1].data_dir,
-                         out=tmp_path_factory.mktemp("trained") / "run", epochs=TRAIN_EPOCHS,
-                         batch_size=8, input_size=SYNTH_CROP, seed=0, verbose=0))
+def _fit_in_a_fresh_process(data_dir: Path, work: Path):
+    import pickle
+    import subprocess
+    import sys
+
+    work.mkdir(parents=True, exist_ok=True)
+    result = work / "fit_result.pkl"
+    proc = subprocess.run(
+        [sys.executable, "-c", _FIT_IN_A_FRESH_PROCESS, str(data_dir), str(work / "run"),
+         str(TRAIN_EPOCHS), str(SYNTH_CROP), str(result)],
+        capture_output=True, text=True, timeout=900, cwd=REPO,
+        env={**os.environ, "TF_DETERMINISTIC_OPS": "1"},
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return pickle.loads(result.read_bytes())

@@ -39,13 +39,13 @@ def check_percentiles(lat: dict) -> None:
     assert 0 < lat["p50_ms"] <= lat["p90_ms"] <= lat["p99_ms"]
 
 
-def check_model(m: dict, precisions: set[str]) -> None:
+def check_model(m: dict, precisions: set[str], threads=THREADS) -> None:
     assert m["parameters"] > 0 and m["input_size"] > 0
     assert {v["precision"] for v in m["variants"]} == precisions
     for v in m["variants"]:
         assert v["size_bytes"] > 0 and v["macs"] > 0
         cells = {(c["threads"], c["batch"]): c for c in v["ort"]}
-        assert set(cells) == {(t, b) for t in THREADS for b in BATCHES}
+        assert set(cells) == {(t, b) for t in threads for b in BATCHES}
         for c in cells.values():
             check_percentiles(c["per_image"])
             assert c["images_per_s"] > 0
@@ -60,8 +60,8 @@ def check_detector(d: dict) -> None:
     assert set(clip) == {str(s) for s in DET_SIZES} and clip["300"] == 1
 
 
-def check_pipeline(runs: list[dict], names: set[str]) -> None:
-    assert {(p["model"], p["every"]) for p in runs} == {(n, e) for n in names for e in EVERY}
+def check_pipeline(runs: list[dict], names: set[str], every=EVERY) -> None:
+    assert {(p["model"], p["every"]) for p in runs} == {(n, e) for n in names for e in every}
     for p in runs:
         assert p["fps"] > 0 and p["frames"] > 0 and p["faces_classified"] > 0
         assert set(p["stage_ms"]) == STAGES and all(v >= 0 for v in p["stage_ms"].values())
@@ -96,15 +96,17 @@ def test_quick_run_with_tiny_models(tmp_path):
 def test_default_path_builds_random_scratch_model_with_int8_and_keras(tmp_path):
     pytest.importorskip("tensorflow")
     pytest.importorskip("tf2onnx")
-    report = run_bench(tmp_path, "--arch", "scratch", "--keras", "--skip", "detector")
+    # One thread and --every 1: the full grid of cells is the quick run's to check (above).
+    report = run_bench(tmp_path, "--arch", "scratch", "--keras", "--skip", "detector",
+                       "--threads", "1", "--every", "1")
     (m,) = report["models"]
     assert m["architecture"] == "scratch" and m["random_weights"] is True
-    check_model(m, {"fp32", "int8"})
+    check_model(m, {"fp32", "int8"}, threads=(1,))
     # Counted from the graph; equals the hand count of the scratch CNN at 128x128.
     assert all(v["macs"] == 91_816_832 for v in m["variants"])
     modes = {(c["mode"], c["batch"]) for c in m["keras"]["cells"]}
     assert modes == {(mode, b) for mode in ("predict", "tf.function", "eager") for b in BATCHES}
     assert all(c["ort_speedup"] > 0 for c in m["keras"]["cells"])
-    check_pipeline(report["pipeline"], {m["name"]})
+    check_pipeline(report["pipeline"], {m["name"]}, every=(1,))
     assert report["detector"] is None
     check_targets(report["targets"])

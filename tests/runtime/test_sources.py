@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
+from edge_detector.errors import SourceError
 from edge_detector.sources import ImageSource, LiveSource, VideoFileSource, open_source
 
 FRAMES, FPS = 20, 25.0
@@ -76,3 +77,41 @@ def test_open_source_picks_the_source_by_its_spec(ramp_video, tmp_path):
         assert isinstance(src, VideoFileSource)
     with open_source(ramp_video, realtime=True) as src:
         assert isinstance(src, LiveSource) and src.info.kind == "file-realtime"
+
+
+class _FailingCapture:
+    """Wraps a capture; raises on the ``fail_at``-th read, like a decoder crashing mid-file."""
+
+    def __init__(self, cap, fail_at: int):
+        self.cap, self.fail_at, self.reads = cap, fail_at, 0
+
+    def read(self):
+        self.reads += 1
+        if self.reads == self.fail_at:
+            raise RuntimeError("decoder exploded")
+        return self.cap.read()
+
+    def release(self):
+        self.cap.release()
+
+
+def test_a_decoder_thread_error_reaches_the_consumer_after_the_good_frames(ramp_video):
+    src = VideoFileSource(ramp_video, prefetch=2)
+    src._cap = _FailingCapture(src._cap, fail_at=5)  # the first frame was read when opening
+    got = []
+    with pytest.raises(SourceError, match="decoding ramp.mp4 failed: decoder exploded"):
+        with src:
+            got.extend(f.index for f in src)
+    assert got == [0, 1, 2, 3, 4]  # every frame decoded before the error, in order
+    assert not src._thread.is_alive()
+
+
+def test_a_file_played_in_real_time_is_paced_at_its_fps(ramp_video):
+    t0 = time.monotonic()
+    with open_source(ramp_video, realtime=True) as src:
+        frames = list(src)  # a fast consumer: sees (nearly) every frame, at the file's pace
+    elapsed = time.monotonic() - t0
+    assert elapsed >= (FRAMES - 1) / FPS * 0.9  # 20 frames at 25 fps: not faster than 0.76 s
+    indices = [f.index for f in frames]
+    assert indices == sorted(set(indices)) and indices[-1] == FRAMES - 1
+    assert len(frames) + src.dropped == FRAMES
