@@ -66,12 +66,13 @@ def normalise_head(model, x_rgb: np.ndarray, logit_std: float):
     return model
 
 
-def scratch_model(num_classes: int = len(CLASSES), size: int = SIZE, head_scale: float = 1.0):
+def scratch_model(num_classes: int = len(CLASSES), size: int = SIZE, head_scale: float = 1.0,
+                  seed: int = 0):
     import keras
 
     from train.models import build_scratch_cnn
 
-    keras.utils.set_random_seed(0)
+    keras.utils.set_random_seed(seed)
     return spread(build_scratch_cnn(num_classes=num_classes, input_size=size), size, head_scale)
 
 
@@ -142,8 +143,13 @@ def crop_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def scratch_run(tmp_path_factory, crop_dir) -> Path:
-    """A run folder whose (random, spread, probed-head) scratch CNN says it is synthetic."""
-    model = fit_head(scratch_model(), crop_dir)
+    """A run folder whose (random, spread, probed-head) scratch CNN says it is synthetic.
+
+    Seed 4: its int8 export passes the 99 % agreement veto, so the int8 path can be tested. Random
+    scratch CNNs vary (seeds 0-4: 75, 100, 53, 50, 100 % agreement on 32 crops; the shipped trained
+    one: 29 %), which is why export measures agreement and refuses.
+    """
+    model = fit_head(scratch_model(seed=4), crop_dir)
     config = {"arch": "scratch", "input_size": SIZE, "synthetic": True, "crop_margin": 1.3}
     return write_run_dir(model, tmp_path_factory.mktemp("run") / "scratch-run", CLASSES, config)
 
