@@ -25,8 +25,6 @@ DEFAULT_DETECT = "track"  # same boxes and P_fake as full mode on the fixtures, 
 
 
 class RegionDetector(Protocol):
-    input_size: int
-
     def detect(self, image_bgr: np.ndarray) -> FaceDetections: ...
 
     def network_size(self, width: int, height: int) -> tuple[int, int]: ...
