@@ -110,3 +110,22 @@ def test_keep_aspect_feeds_the_same_pixel_budget():
     assert FaceDetector().network_size(1280, 720) == (300, 300)
     faces = d.detect(cv2.copyMakeBorder(astronaut_bgr(), 0, 0, 200, 200, cv2.BORDER_CONSTANT))
     assert len(faces) == 1 and 350 < faces.xyxy[0, 0] < 420  # shifted by the 200 px border
+
+
+def test_windows_of_many_shapes_match_a_fresh_detector_and_the_net_cache_stays_bounded():
+    """Each input shape gets its own planned net; switching shapes must not change any result."""
+    from edge_detector.faces import NET_CACHE
+
+    img = cv2.resize(astronaut_bgr(), (640, 360))
+    windows = [None, (64, 0, 224, 160), (96, 0, 224, 128), None, (32, 0, 256, 192),
+               (64, 0, 224, 160)] + [(0, 0, 32 * a, 32 * b) for a in (2, 3, 4) for b in (2, 3, 4)]
+    cached = FaceDetector()
+    got = cached.detect_windows(img, windows)
+    for window, faces in zip(windows, got, strict=True):
+        want = FaceDetector().detect_windows(img, [window])[0]
+        np.testing.assert_array_equal(faces.xyxy, want.xyxy)
+        np.testing.assert_array_equal(faces.score, want.score)
+    assert len(got[0]) == 1 and len(got[1]) == 1  # the face is inside the first windows
+    assert len(cached._nets) == NET_CACHE
+    assert len({(w[2] - w[0], w[3] - w[1]) for w in windows if w}) + 1 > NET_CACHE
+    assert next(reversed(cached._nets)) == (128, 128)  # the most recent shape is kept
