@@ -49,9 +49,13 @@ def load_classes(data_dir: str | Path) -> tuple[str, ...]:
 
 
 def split_data(data_dir: str | Path, split: str, classes: tuple[str, ...]) -> SplitData:
-    """The ``ok`` crops of ``split``, labelled by their index in ``classes``."""
+    """The ``ok`` crops of ``split``, labelled by their index in ``classes``, in crop-path order.
+
+    Sorted because the manifest lists crops in the order ETL workers finished them: the same
+    data would otherwise feed training in a different order, and train a different model.
+    """
     data_dir = Path(data_dir)
-    df = crops(data_dir, split)
+    df = crops(data_dir, split).sort_values("crop", kind="stable", ignore_index=True)
     unknown = sorted(set(df["class"]) - set(classes))
     if unknown:
         raise ConfigError(f"{data_dir} has classes {unknown} that the model does not know "

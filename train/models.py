@@ -44,16 +44,23 @@ class RandomJpegQuality(keras.layers.Layer):
     augment), so inference can never be degraded by accident. Expects pixels 0..255.
     """
 
-    def __init__(self, min_quality: int = 60, max_quality: int = 95, **kwargs) -> None:
+    def __init__(self, min_quality: int = 60, max_quality: int = 95, seed: int | None = None,
+                 **kwargs) -> None:
         super().__init__(**kwargs)
         if not 0 <= min_quality <= max_quality <= 100:
             raise ConfigError(f"JPEG quality range must be 0 <= min <= max <= 100, got "
                               f"{min_quality}..{max_quality}")
         self.min_quality = int(min_quality)
         self.max_quality = int(max_quality)
+        self.seed = seed
+        # Qualities are drawn for the whole batch from a Keras seed generator before the map:
+        # a stateful tf.random op inside tf.map_fn is drawn in whatever order the parallel
+        # iterations run, so seeded training differed from run to run.
+        self.seed_generator = keras.random.SeedGenerator(seed)
 
-    def _one(self, image: tf.Tensor) -> tf.Tensor:
-        quality = tf.random.uniform((), self.min_quality, self.max_quality + 1, dtype=tf.int32)
+    @staticmethod
+    def _one(pair: tuple[tf.Tensor, tf.Tensor]) -> tf.Tensor:
+        image, quality = pair
         u8 = tf.cast(tf.clip_by_value(tf.round(image), 0.0, 255.0), tf.uint8)
         out = tf.image.adjust_jpeg_quality(u8, quality)
         return tf.reshape(tf.cast(out, image.dtype), tf.shape(image))
@@ -61,14 +68,16 @@ class RandomJpegQuality(keras.layers.Layer):
     def call(self, inputs, training=False):
         if not training:
             return inputs
-        return tf.map_fn(self._one, inputs, fn_output_signature=inputs.dtype)
+        quality = keras.random.randint((tf.shape(inputs)[0],), self.min_quality,
+                                       self.max_quality + 1, seed=self.seed_generator)
+        return tf.map_fn(self._one, (inputs, quality), fn_output_signature=inputs.dtype)
 
     def compute_output_shape(self, input_shape):
         return input_shape
 
     def get_config(self) -> dict:
         return {**super().get_config(), "min_quality": self.min_quality,
-                "max_quality": self.max_quality}
+                "max_quality": self.max_quality, "seed": self.seed}
 
 
 def _scratch_augmentation() -> keras.Sequential:

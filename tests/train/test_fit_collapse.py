@@ -134,3 +134,18 @@ def test_short_scratch_fit_records_warmup_threshold_and_no_degeneracy(tmp_path):
     aug = load_model(res.model_path).get_layer("augmentation")
     jpeg = aug.get_layer("random_jpeg_quality")
     assert (jpeg.min_quality, jpeg.max_quality) == (40, 95)
+
+
+def test_split_data_order_does_not_depend_on_the_manifest_order(tmp_path):
+    """ETL workers append manifest rows as they finish: fit must see the same order anyway."""
+    from train.data import split_data
+    from train.manifest import MANIFEST
+
+    data_dir = tiny_data(tmp_path / "data")
+    before = split_data(data_dir, "train", CLASSES)
+    manifest = pd.read_csv(data_dir / MANIFEST)
+    manifest.sample(frac=1.0, random_state=1).to_csv(data_dir / MANIFEST, index=False)
+    after = split_data(data_dir, "train", CLASSES)
+    assert after.paths == before.paths == sorted(before.paths)
+    assert after.labels.tolist() == before.labels.tolist()
+    assert [Path(p).parent.name for p in after.paths] == [CLASSES[i] for i in after.labels]

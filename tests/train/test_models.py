@@ -68,6 +68,27 @@ def test_random_jpeg_quality_is_identity_unless_training():
         RandomJpegQuality(90, 60)
 
 
+def test_random_jpeg_quality_draws_qualities_from_its_seed_in_batch_order_inside_tf_function():
+    """Seeded training must repeat: a stateful random op inside ``tf.map_fn`` did not (its parallel
+    iterations drew qualities in whatever order they ran)."""
+    import tensorflow as tf
+
+    x = _images(8, 32, seed=2)
+
+    def augment(images):
+        layer = RandomJpegQuality(40, 95, seed=3)
+        return np.asarray(tf.function(lambda t: layer(t, training=True))(images))
+
+    outs = [augment(x), augment(x)]
+    np.testing.assert_array_equal(outs[0], outs[1])
+    quality = np.asarray(keras.random.randint((8,), 40, 96, seed=keras.random.SeedGenerator(3)))
+    assert len(set(quality.tolist())) > 1
+    want = np.stack([np.asarray(tf.image.adjust_jpeg_quality(np.round(img).astype(np.uint8), int(q)))
+                     for img, q in zip(x, quality, strict=True)]).astype(np.float32)
+    np.testing.assert_array_equal(outs[0], want)
+    assert RandomJpegQuality(40, 95, seed=3).get_config()["seed"] == 3
+
+
 def test_efficientnet_default_builds_at_224():
     model = build_efficientnet_b0()
     assert model.name == "effnetb0"
