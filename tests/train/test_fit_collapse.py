@@ -114,12 +114,21 @@ def test_fit_check_flags_a_constant_model_and_passes_a_trained_one(tmp_path):
     assert np.mean((p_fake >= thr) == (y_val == 1)) == 1.0
 
 
-def test_short_scratch_fit_records_warmup_threshold_and_no_degeneracy(tmp_path):
+def test_short_scratch_fit_records_warmup_threshold_and_traces_its_step_once(tmp_path,
+                                                                            monkeypatch):
+    import keras
+
     from train.fit import FitConfig, fit
 
+    traced = []
+    step = keras.Model.train_step
+    monkeypatch.setattr(keras.Model, "train_step",
+                        lambda self, data: traced.append(1) or step(self, data))
     data_dir = tiny_data(tmp_path / "data")
     res = fit(FitConfig(arch="scratch", data_dir=data_dir, out=tmp_path / "run", epochs=3,
                         batch_size=8, input_size=SIZE, verbose=0, patience=2))
+    # optimizer and metric variables exist before the first trace, so one trace serves the fit
+    assert len(traced) == 1
     run = json.loads((tmp_path / "run" / "run.json").read_text())
     assert run["bn_momentum"] == pytest.approx(0.01 ** (1 / 6), abs=1e-4)  # 48 crops / 8
     assert run["selection_start_epoch"] == 1 and res.best_epoch >= 1
