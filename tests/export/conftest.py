@@ -145,11 +145,12 @@ def crop_dir(tmp_path_factory) -> Path:
 def scratch_run(tmp_path_factory, crop_dir) -> Path:
     """A run folder whose (random, spread, probed-head) scratch CNN says it is synthetic.
 
-    Seed 4: its int8 export passes the 99 % agreement veto, so the int8 path can be tested. Random
-    scratch CNNs vary (seeds 0-4: 75, 100, 53, 50, 100 % agreement on 32 crops; the shipped trained
-    one: 29 %), which is why export measures agreement and refuses.
+    Seed 0: its int8 export passes the 99 % agreement veto, so the int8 path can be tested. Random
+    scratch CNNs vary (seeds 0-7: 100, 53, 100, 72, 22, 97, 44, 100 % agreement on 32 crops; the
+    shipped trained one: 29 %), which is why export measures agreement and refuses. The numbers
+    move whenever building the model draws random numbers differently (a new seeded layer).
     """
-    model = fit_head(scratch_model(seed=4), crop_dir)
+    model = fit_head(scratch_model(seed=0), crop_dir)
     config = {"arch": "scratch", "input_size": SIZE, "synthetic": True, "crop_margin": 1.3}
     return write_run_dir(model, tmp_path_factory.mktemp("run") / "scratch-run", CLASSES, config)
 
