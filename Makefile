@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo train-demo install lint bench clean pretrained
+.PHONY: test test-slow test-all demo train-demo install lint bench clean pretrained
 
 DATA ?= ../shared/datasets/ffpp_c23_faces
 
@@ -15,9 +15,18 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The self-contained core: import contracts + every test that neither trains, exports, benchmarks
+# nor reads ../shared (the `slow` marker, tests/conftest.py).
 test: $(STAMP)
 	$(VENV)/bin/lint-imports --no-cache
-	$(PY) -m pytest -q -n auto --maxprocesses=4
+	$(PY) -m pytest -q -n auto --maxprocesses=4 -m "not slow"
+
+# The rest: training, export, benchmarks, the real media in ../shared (skipped when absent).
+test-slow: $(STAMP)
+	$(PY) -m pytest -q -n auto --maxprocesses=4 -m slow
+
+# Both tiers, what CI runs (.ci/run).
+test-all: test test-slow
 
 # The shipped pretrained model on a public-domain video (+ the real FF++ clips when present).
 demo: $(STAMP)

@@ -43,6 +43,22 @@ def _built_once(tmp_path_factory, name: str, build):
         return pickle.loads(result.read_bytes())
 
 
+# Fixtures that put a test in the slow tier (``make test-slow``): the session's synthetic dataset
+# and trained model, and the real media of ../shared (clips, FF++ videos, FF++ face crops).
+SLOW_FIXTURES = frozenset({"synthetic_etl", "trained_model", "real_fixtures", "ffpp_mini",
+                           "real_subset"})
+
+
+def pytest_collection_modifyitems(config, items):
+    """``slow`` = trains or exports a model, runs a benchmark, or reads ../shared.
+
+    ``make test`` runs the rest, the self-contained core; CI runs both tiers (.ci/run).
+    """
+    for item in items:
+        if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     """Captured output with a surrogate-escaped (non-UTF-8) file name, escaped for transport.

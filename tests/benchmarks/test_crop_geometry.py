@@ -58,6 +58,7 @@ def test_fit_recovers_a_known_geometry_and_scores_it():
         fit_geometry(np.zeros((0, 4)), np.zeros((0, 4)))
 
 
+@pytest.mark.slow  # reads ../shared
 def test_haar_preset_matches_recipe_crops_on_real_ffpp_frames():
     root = fixtures_root() / "ffpp_c23_mini"
     videos = [root / "original" / "519.mp4", root / "Deepfakes" / "519_515.mp4"]

@@ -76,6 +76,7 @@ def check_targets(targets: list[dict]) -> None:
         assert t["status"] in ("pass", "miss", "n/a") and t["goal"] > 0
 
 
+@pytest.mark.slow
 def test_quick_run_with_tiny_models(tmp_path):
     a = tiny_model(tmp_path / "tiny32.onnx", size=32)
     b = tiny_model(tmp_path / "tiny64.onnx", size=64)

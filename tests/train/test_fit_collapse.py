@@ -114,6 +114,7 @@ def test_fit_check_flags_a_constant_model_and_passes_a_trained_one(tmp_path):
     assert np.mean((p_fake >= thr) == (y_val == 1)) == 1.0
 
 
+@pytest.mark.slow
 def test_short_scratch_fit_records_warmup_threshold_and_traces_its_step_once(tmp_path,
                                                                             monkeypatch):
     import keras
