@@ -134,8 +134,12 @@ def stats(values: np.ndarray) -> dict[str, float]:
 
 
 def collect_pairs(videos: list[Path], every: int, detector: FaceDetector | None = None,
-                  ) -> tuple[BoxPairs, dict[str, int]]:
-    """Every ``every``-th frame: the largest SSD face matched to the best-overlapping Haar box."""
+                  max_frames: int | None = None) -> tuple[BoxPairs, dict[str, int]]:
+    """Every ``every``-th frame: the largest SSD face matched to the best-overlapping Haar box.
+
+    ``max_frames``: read only the first frames of each video (decoding the rest costs as much
+    as decoding the frames used, since every frame of an H.264 stream is decoded to skip it).
+    """
     det = detector or FaceDetector()
     cascade = haar_cascade()
     ssd, rec, hws, names = [], [], [], []
@@ -145,7 +149,7 @@ def collect_pairs(videos: list[Path], every: int, detector: FaceDetector | None 
         if not cap.isOpened():
             raise RuntimeError(f"cannot open {path}")
         index = 0
-        while cap.grab():
+        while (max_frames is None or index < max_frames) and cap.grab():
             if index % every == 0:
                 ok, frame = cap.retrieve()
                 if ok and frame is not None:

@@ -54,7 +54,9 @@ class VideoPlan:
     frames: int
 
 
-FULL_VIDEO, QUICK_VIDEO = VideoPlan(1280, 720, 150), VideoPlan(640, 360, 24)
+FULL_VIDEO, QUICK_VIDEO = VideoPlan(1280, 720, 150), VideoPlan(640, 360, 8)
+# --quick: enough calls for percentiles and the interleaving to run, too few for numbers to trust.
+QUICK_PLAN = TimingPlan(10, 1, 0.1, 3, rounds=2, warmup_seconds=0.0)
 
 
 def _ints(text: str) -> list[int]:
@@ -75,9 +77,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--video", type=Path, help="video for the end-to-end run (default: generated 720p)")
     p.add_argument("--threads", type=_ints, default=[1, 2], help="ORT/cv2 threads, e.g. 1,2")
     p.add_argument("--batch", type=_ints, default=[1, 8], help="classifier batch sizes, e.g. 1,8")
-    p.add_argument("--runs", type=int, help="timed calls per measurement (default 200; quick 15)")
+    p.add_argument("--runs", type=int, help="timed calls per measurement (default 200; quick 10)")
     p.add_argument("--warmup", type=int,
-                   help="untimed calls first, and at least 1 s of them (default 10; quick 2, no 1 s)")
+                   help="untimed calls first, and at least 1 s of them (default 10; quick 1, no 1 s)")
     p.add_argument("--max-seconds", type=float, help="stop a measurement after this long (default 4)")
     p.add_argument("--det-sizes", type=_ints, default=list(DETECTOR_SIZES), help="detector inputs")
     p.add_argument("--every", type=_ints, default=[1, 3], help="pipeline --every values")
@@ -102,7 +104,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def timing_plan(args: argparse.Namespace) -> TimingPlan:
-    base = TimingPlan(15, 2, 0.3, 5, warmup_seconds=0.0) if args.quick else TimingPlan()
+    base = QUICK_PLAN if args.quick else TimingPlan()
     warmup = base.warmup if args.warmup is None else args.warmup
     return TimingPlan(args.runs or base.runs, warmup, args.max_seconds or base.max_seconds,
                       min(base.min_runs, args.runs or base.runs), base.rounds,
@@ -135,7 +137,7 @@ def resolve(args: argparse.Namespace) -> list[ModelFiles]:
     if args.models:
         models = from_paths(args.models)
     else:
-        models = default_models(tuple(args.arch), args.cache_dir, args.models_dir)
+        models = default_models(tuple(args.arch), args.cache_dir, args.models_dir, args.quick)
     if not args.no_int8:
         models = [ensure_int8(m, args.cache_dir) for m in models]
     return models

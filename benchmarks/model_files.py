@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 REPO = Path(__file__).resolve().parents[1]
 ARCHITECTURES = ("scratch", "effnetb0")
 INT8_SUFFIX = ".int8.onnx"
+QUICK_CROPS = 32  # --quick random models: calibration and parity crops (the export's: 256 and 64)
 KEY_SOURCES = ("train/models.py", "export/convert.py", "export/onnx_export.py", "export/quantize.py")
 NO_TRAIN_EXTRA = (
     "models/{arch}.onnx not found and building random-weight models needs TensorFlow, Keras and "
@@ -113,16 +114,21 @@ def _cache_key() -> str:
     return h.hexdigest()[:16]
 
 
-def random_model(arch: str, cache_dir: Path) -> ModelFiles:
-    """A cached random-weight export of ``arch`` (fp32 + forced int8), made when missing."""
+def random_model(arch: str, cache_dir: Path, quick: bool = False) -> ModelFiles:
+    """A cached random-weight export of ``arch`` (fp32 + forced int8), made when missing.
+
+    ``quick`` (smoke runs, tests): fewer parity and calibration crops, cached under its own name
+    so it never stands in for the full run's model.
+    """
     key = _cache_key()
-    fp32 = cache_dir / f"bench-{arch}-{key}.onnx"
+    prefix = f"bench-quick-{arch}" if quick else f"bench-{arch}"
+    fp32 = cache_dir / f"{prefix}-{key}.onnx"
     int8 = fp32.with_name(fp32.stem + INT8_SUFFIX)
     if not fp32.is_file():
         log.info("building a random-weight %s and exporting it to %s (cached for later runs)",
                  arch, fp32)
-        _export_random(arch, fp32)
-        for old in cache_dir.glob(f"bench-{arch}-*"):  # exports made from older sources
+        _export_random(arch, fp32, QUICK_CROPS if quick else None)
+        for old in cache_dir.glob(f"{prefix}-*"):  # exports made from older sources
             if not old.name.startswith(fp32.stem):
                 old.unlink(missing_ok=True)
     contract = read_contract(fp32)
@@ -132,9 +138,10 @@ def random_model(arch: str, cache_dir: Path) -> ModelFiles:
                       "export quantizer, generated calibration" if int8.is_file() else None, True)
 
 
-def _export_random(arch: str, out: Path) -> None:
+def _export_random(arch: str, out: Path, crops: int | None = None) -> None:
     try:
         from export.onnx_export import export_keras_model
+        from export.samples import generated_crops
         from train.models import build_model
     except ImportError as exc:
         raise BenchSetupError(NO_TRAIN_EXTRA.format(arch=arch) + f" ({exc})") from exc
@@ -143,12 +150,17 @@ def _export_random(arch: str, out: Path) -> None:
     init_tensorflow()
     out.parent.mkdir(parents=True, exist_ok=True)
     model = build_model(arch, len(FFPP_CLASSES))
+    size = int(model.input_shape[1])
+    # None: the export's default generated sets; same seeds either way.
+    parity = generated_crops(crops, size, seed=0) if crops else None
+    calibration = generated_crops(crops, size, seed=1) if crops else None
     export_keras_model(model, out, FFPP_CLASSES, architecture=arch, model_name=f"bench-{arch}",
                        trained_on="random weights (benchmark only)", int8=True, force=True,
-                       min_agreement=0.0)
+                       min_agreement=0.0, parity_crops=parity, calibration=calibration)
 
 
-def default_models(archs: tuple[str, ...], cache_dir: Path, models_dir: Path) -> list[ModelFiles]:
+def default_models(archs: tuple[str, ...], cache_dir: Path, models_dir: Path,
+                   quick: bool = False) -> list[ModelFiles]:
     """``models/<arch>.onnx`` where present, else a cached random-weight export."""
     out = []
     for arch in archs:
@@ -156,7 +168,7 @@ def default_models(archs: tuple[str, ...], cache_dir: Path, models_dir: Path) ->
         if path.is_file():
             out += from_paths([path], origin=str(path))
         else:
-            out.append(random_model(arch, cache_dir))
+            out.append(random_model(arch, cache_dir, quick))
     return out
 
 

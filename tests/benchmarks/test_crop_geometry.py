@@ -64,8 +64,10 @@ def test_haar_preset_matches_recipe_crops_on_real_ffpp_frames():
     videos = [root / "original" / "519.mp4", root / "Deepfakes" / "519_515.mp4"]
     if not all(v.is_file() for v in videos):
         pytest.skip(f"real FF++ fixtures not found at {root} (set EDGE_FIXTURES)")
-    pairs, counts = collect_pairs(videos, every=60)
+    # 13 frames of each video's first 390 (every=60 over all 751 decoded twice the frames)
+    pairs, counts = collect_pairs(videos, every=30, max_frames=390)
     assert counts["frames"] == 26 and len(pairs) >= 20
+    assert set(pairs.video) == {"original/519", "Deepfakes/519_515"}
     haar = crop_ious(pairs, GEOMETRY_PRESETS["haar"])
     assert np.median(haar) >= 0.85
     assert np.median(crop_ious(pairs, CropGeometry())) < 0.6

@@ -38,17 +38,19 @@ def batchnorm_from(model, x_rgb: np.ndarray):
     return model
 
 
-def spread(model, size: int, head_scale: float = 1.0, seed: int = 5, batchnorm: bool = True):
+def spread(model, size: int, head_scale: float = 1.0, seed: int = 5, batchnorm: bool = True,
+           count: int = 32):
     """Optional data-dependent BatchNorm statistics, and a head giving logits of std ~2.
 
     Trained models have logits of a few units; random ones can reach hundreds, where float32
     rounding alone moves probabilities by 1e-3. ``batchnorm=False`` for EfficientNetB0: with
     batch statistics its 49 BatchNorm layers make a random net chaotic (float32 rounding grows
     to ~2e-4 in probability, in TF and ORT alike), which says nothing about export.
+    ``count`` generated crops set the statistics (fewer suffice to scale a head alone).
     """
     from export.samples import generated_crops
 
-    x = generated_crops(32, size, seed=seed).images[..., ::-1].astype(np.float32)
+    x = generated_crops(count, size, seed=seed).images[..., ::-1].astype(np.float32)
     if batchnorm:
         batchnorm_from(model, x)
     return normalise_head(model, x, 2.0 * head_scale)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -43,13 +44,13 @@ def test_bare_keras_file_needs_classes_unless_seven_outputs(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_cli_exports_with_classes_and_prints_the_numbers(tmp_path, capsys, crop_dir):
+def test_cli_exports_with_classes_and_prints_the_numbers(tmp_path, capsys, crop_dir, scratch_run):
     from edge_detector import OnnxClassifier
-    from tests.export.conftest import fit_head, scratch_model
 
     model_path = tmp_path / "m.keras"
-    # a probed head: a random one predicts one class for every crop, which export refuses
-    fit_head(scratch_model(num_classes=len(CLASSES)), crop_dir).save(model_path)
+    # The session's probed-head scratch CNN (a random head predicts one class for every crop,
+    # which export refuses), copied out of its run folder: a bare file, no classes.json beside it.
+    shutil.copy(scratch_run / "model.keras", model_path)
     out = tmp_path / "models" / "edge.onnx"
     code = main([str(model_path), "--out", str(out), "--classes", ",".join(CLASSES),
                  "--data", str(crop_dir), "--parity-count", "16", "--trained-on", "unit test",

@@ -74,7 +74,7 @@ def test_efficientnet_b0_exports_with_parity(tmp_path):
 
     keras.utils.set_random_seed(1)
     model = spread(build_efficientnet_b0(num_classes=7, input_size=224, weights="none"), 224,
-                   batchnorm=False)
+                   batchnorm=False, count=8)
     crops = generated_crops(12, 224, seed=9)
     res = export_keras_model(model, tmp_path / "b0.onnx", FFPP_CLASSES, architecture="effnetb0",
                              trained_on="nothing (random weights)", parity_crops=crops)

@@ -3,32 +3,41 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
 from edge_detector import OnnxClassifier
 from edge_detector.geometry import CropGeometry
 from export.errors import ExportError
-from tests.export.conftest import CLASSES, SIZE, scratch_model, write_run_dir
+from tests.export.conftest import CLASSES, SIZE
 
 pytestmark = pytest.mark.slow
 
 GEOMETRY = {"scale": 0.91, "shift_x": 0.01, "shift_y": 0.07, "square": True}
 
 
-def _run_with_data_folder(tmp_path, record: dict):
+def _run_with_data_folder(tmp_path, record: dict, model_file):
+    """A run folder of the session's scratch CNN whose config points at a data folder with
+    ``record`` as its etl_config.json (copying the model is cheaper than building one)."""
     data = tmp_path / "data"
     data.mkdir()
     (data / "etl_config.json").write_text(json.dumps(record))
-    return write_run_dir(scratch_model(), tmp_path / "run", CLASSES,
-                         {"arch": "scratch", "input_size": SIZE, "data_dir": str(data)})
+    run = tmp_path / "run"
+    run.mkdir()
+    shutil.copy(model_file, run / "model.keras")
+    (run / "classes.json").write_text(json.dumps(list(CLASSES)))
+    (run / "config.json").write_text(json.dumps(
+        {"arch": "scratch", "input_size": SIZE, "data_dir": str(data)}))
+    return run
 
 
-def test_export_writes_the_data_folders_geometry_into_the_contract(tmp_path):
+def test_export_writes_the_data_folders_geometry_into_the_contract(tmp_path, scratch_run):
     from export.onnx_export import export_model
 
     run = _run_with_data_folder(tmp_path, {"source": "import-crops", "crop_geometry": GEOMETRY,
-                                           "resume_key": {"margin": 0.91}})
+                                           "resume_key": {"margin": 0.91}},
+                                scratch_run / "model.keras")
     res = export_model(run, tmp_path / "m.onnx", parity_count=8)
     c = OnnxClassifier(res.onnx_path).contract
     assert c.crop_geometry == CropGeometry(**GEOMETRY) == c.geometry
@@ -37,9 +46,10 @@ def test_export_writes_the_data_folders_geometry_into_the_contract(tmp_path):
     assert card["contract"]["crop_geometry"] == GEOMETRY
 
 
-def test_export_refuses_an_invalid_recorded_geometry(tmp_path):
+def test_export_refuses_an_invalid_recorded_geometry(tmp_path, scratch_run):
     from export.source import load_source
 
-    run = _run_with_data_folder(tmp_path, {"crop_geometry": {**GEOMETRY, "scale": 40}})
+    run = _run_with_data_folder(tmp_path, {"crop_geometry": {**GEOMETRY, "scale": 40}},
+                                scratch_run / "model.keras")
     with pytest.raises(ExportError, match="invalid crop_geometry.*scale"):
         load_source(run)
