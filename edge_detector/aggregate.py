@@ -95,4 +95,6 @@ class VideoAggregator:
                 for t, p in sorted(self._tracks.items())
             ],
             threshold=self.policy.threshold,
+            threshold_real=self.policy.band[0] if self.policy.band else None,
+            threshold_fake=self.policy.band[1] if self.policy.band else None,
         )

@@ -6,10 +6,11 @@ import cv2
 import numpy as np
 
 from .types import FrameResult
-from .verdicts import FAKE
+from .verdicts import FAKE, UNCERTAIN, display_method
 
 GREEN = (60, 190, 60)
 RED = (40, 40, 230)
+AMBER = (0, 150, 235)
 GREY = (160, 160, 160)
 WHITE = (255, 255, 255)
 BLACK = (0, 0, 0)
@@ -17,7 +18,8 @@ BLACK = (0, 0, 0)
 
 def face_label(label: str, p_fake: float, method: str) -> str:
     """``FAKE 0.93 NeuralTextures`` / ``REAL 0.07``: the score shown is always P_fake."""
-    return f"{label} {p_fake:.2f} {method}" if label == FAKE else f"{label} {p_fake:.2f}"
+    return (f"{label} {p_fake:.2f} {display_method(method)}" if label == FAKE
+            else f"{label} {p_fake:.2f}")
 
 
 class Annotator:
@@ -39,9 +41,10 @@ class Annotator:
                     self.thickness, cv2.LINE_AA)
 
     def draw(self, image_bgr: np.ndarray, result: FrameResult, header: str | None = None) -> None:
-        """Boxes green (REAL) or red (FAKE); carried-over boxes from skipped frames drawn the same."""
+        """Boxes green (REAL), amber (UNCERTAIN) or red (FAKE); carried-over boxes from skipped
+        frames drawn the same."""
         for face in result.faces:
-            color = RED if face.label == FAKE else GREEN
+            color = {FAKE: RED, UNCERTAIN: AMBER}.get(face.label, GREEN)
             x1, y1, x2, y2 = (int(round(c)) for c in face.xyxy)
             cv2.rectangle(image_bgr, (x1, y1), (x2, y2), color, self.thickness)
             text = face_label(face.label, face.p_fake, face.method)

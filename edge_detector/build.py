@@ -53,6 +53,7 @@ def build_pipeline(spec: PipelineSpec) -> Pipeline:
     detector = FaceDetector(spec.face_conf, spec.det_size, spec.face_model, spec.face_config,
                             keep_aspect=spec.det_keep_aspect, model_sha256=spec.face_model_sha256,
                             config_sha256=spec.face_config_sha256)
-    policy = DecisionPolicy.choose(spec.threshold, classifier.contract.threshold, spec.aggregation)
+    policy = DecisionPolicy.choose(spec.threshold, classifier.contract.threshold, spec.aggregation,
+                                   classifier.contract.band)
     return Pipeline(detector, classifier, policy, spec.every, detect=spec.detect,
                     full_every=spec.full_every)

@@ -19,6 +19,7 @@ from .gating import DEFAULT_DETECT, DEFAULT_FULL_EVERY, DETECT_MODES
 from .interrupts import exit_code, handle_signals, signalled
 from .notices import SYNTHETIC_WARNING
 from .policy import AGGREGATIONS, DEFAULT_THRESHOLD
+from .verdicts import display_method
 from .zoo import resolve_model
 
 log = logging.getLogger("edge_detector")
@@ -270,7 +271,8 @@ def _analyse(req: Request, spec: PipelineSpec) -> int:
 def _print_result(result) -> None:
     s = result.summary
     score = "n/a" if s.mean_p_fake is None else f"{s.score:.3f}"
-    method = f", top method {s.top_method}" if s.verdict == "FAKE" and s.top_method else ""
+    method = (f", top method {display_method(s.top_method)}" if s.verdict == "FAKE"
+              and s.top_method else "")
     click.echo(
         f"verdict: {s.verdict} ({s.aggregation} P_fake {score}{method}); "
         f"frames {s.frames_read} read, {s.frames_analysed} analysed, {s.frames_with_faces} with "

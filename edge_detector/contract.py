@@ -147,6 +147,16 @@ class ModelContract:
     synthetic_demo: bool = field(default=False, metadata=rule(bool))
     # P_fake at or above which a face is FAKE, chosen on validation data; None: the runtime's 0.5
     threshold: float | None = field(default=None, metadata=rule(float, 0.0, 1.0, optional=True))
+    # How ``threshold`` was chosen (shown in cards and reports).
+    threshold_method: str | None = field(default=None,
+                                         metadata=rule(str, max_len=1000, optional=True))
+    # Three-level verdict: P_fake below ``threshold_real`` is REAL, at or above
+    # ``threshold_fake`` FAKE, in between UNCERTAIN; both or neither (then two levels).
+    threshold_real: float | None = field(default=None,
+                                         metadata=rule(float, 0.0, 1.0, optional=True))
+    threshold_fake: float | None = field(default=None,
+                                         metadata=rule(float, 0.0, 1.0, optional=True))
+    band_rule: str | None = field(default=None, metadata=rule(str, max_len=1000, optional=True))
     schema_version: int = field(default=SCHEMA_VERSION, metadata=rule(int, 1, 10**6))
     extra: dict[str, Any] = field(default_factory=dict, metadata=rule(dict, max_len=32 * 1024))
 
@@ -179,7 +189,29 @@ class ModelContract:
         if self.threshold is not None and not 0.0 < self.threshold < 1.0:
             raise ModelContractError(f"threshold must be a finite number in (0, 1), "
                                      f"got {self.threshold!r}")
+        self._check_band()
         self._check_geometry()
+
+    def _check_band(self) -> None:
+        lo, hi = self.threshold_real, self.threshold_fake
+        if (lo is None) != (hi is None):
+            raise ModelContractError("model contract gives only one of threshold_real and "
+                                     "threshold_fake: a three-level verdict needs both")
+        if lo is None:
+            return
+        if not 0.0 < lo < hi < 1.0:
+            raise ModelContractError(f"inconsistent verdict band: need 0 < threshold_real < "
+                                     f"threshold_fake < 1, got {lo!r} and {hi!r}")
+        if self.threshold is not None and not lo <= self.threshold <= hi:
+            raise ModelContractError(f"inconsistent verdict band: threshold {self.threshold!r} "
+                                     f"lies outside [{lo!r}, {hi!r}]")
+
+    @property
+    def band(self) -> tuple[float, float] | None:
+        """(threshold_real, threshold_fake) of a three-level model, else None."""
+        if self.threshold_real is None or self.threshold_fake is None:
+            return None
+        return self.threshold_real, self.threshold_fake
 
     def _check_geometry(self) -> None:
         try:

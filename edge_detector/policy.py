@@ -11,17 +11,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
-FAKE, REAL, NO_FACE = "FAKE", "REAL", "NO_FACE"
+FAKE, REAL, UNCERTAIN, NO_FACE = "FAKE", "REAL", "UNCERTAIN", "NO_FACE"
 AGGREGATIONS = ("mean", "median", "fraction")
 DEFAULT_THRESHOLD = 0.5  # for models whose contract carries no threshold
 
 
 @dataclass(frozen=True)
 class DecisionPolicy:
-    """P_fake at or above ``threshold`` is FAKE; ``aggregation`` turns face scores into a video score."""
+    """P_fake at or above ``threshold`` is FAKE; ``aggregation`` turns face scores into a video score.
+
+    With a ``band`` (threshold_real, threshold_fake) from the model's contract the verdict has
+    three levels: REAL below the first, FAKE at or above the second, UNCERTAIN in between. A
+    user's ``--threshold`` always means two levels.
+    """
 
     threshold: float = DEFAULT_THRESHOLD
     aggregation: str = "mean"
+    band: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         if not (isinstance(self.threshold, int | float) and math.isfinite(self.threshold)
@@ -29,29 +35,62 @@ class DecisionPolicy:
             raise ValueError(f"threshold must be in [0, 1], got {self.threshold}")
         if self.aggregation not in AGGREGATIONS:
             raise ValueError(f"aggregation must be one of {AGGREGATIONS}, got {self.aggregation!r}")
+        if self.band is not None:
+            lo, hi = self.band
+            if not (math.isfinite(lo) and math.isfinite(hi) and 0.0 <= lo < hi <= 1.0):
+                raise ValueError(f"verdict band must satisfy 0 <= real < fake <= 1, got {self.band}")
 
     @classmethod
     def choose(cls, threshold: float | None, model_threshold: float | None,
-               aggregation: str = "mean") -> DecisionPolicy:
-        """The user's threshold, else the model's validation-chosen one, else the default.
+               aggregation: str = "mean", model_band: tuple[float, float] | None = None
+               ) -> DecisionPolicy:
+        """The user's threshold (two levels), else the model's validation-chosen one and its
+        three-level band when it has one, else the default.
 
         ``0`` is a threshold like any other: only ``None`` falls through.
         """
-        for value in (threshold, model_threshold):
-            if value is not None:
-                return cls(float(value), aggregation)
+        if threshold is not None:
+            return cls(float(threshold), aggregation)
+        if model_threshold is not None:
+            return cls(float(model_threshold), aggregation, model_band)
+        if model_band is not None:
+            return cls(float(sum(model_band) / 2), aggregation, model_band)
         return cls(DEFAULT_THRESHOLD, aggregation)
 
+    @property
+    def levels(self) -> int:
+        return 3 if self.band else 2
+
+    @property
+    def fake_at(self) -> float:
+        """The P_fake at or above which a score is FAKE."""
+        return self.band[1] if self.band else self.threshold
+
     def is_fake(self, score: float) -> bool:
-        """The single comparison of a score with the threshold."""
-        return score >= self.threshold
+        """The single comparison of a score with the FAKE threshold."""
+        return score >= self.fake_at
 
     def label(self, score: float) -> str:
-        return FAKE if self.is_fake(score) else REAL
+        if self.is_fake(score):
+            return FAKE
+        if self.band and score >= self.band[0]:
+            return UNCERTAIN
+        return REAL
 
     def labels(self, scores: np.ndarray) -> np.ndarray:
         """:meth:`label` for each score, compared in float64 like a Python float would be."""
-        return np.where(self.is_fake(np.asarray(scores, np.float64)), FAKE, REAL)
+        s = np.asarray(scores, np.float64)
+        out = np.where(s >= self.fake_at, FAKE, REAL).astype(object)
+        if self.band:
+            out[(s >= self.band[0]) & (s < self.fake_at)] = UNCERTAIN
+        return out.astype(str)
+
+    def describe(self) -> str:
+        """One line for reports: what each verdict means in P_fake."""
+        if self.band:
+            return (f"REAL below {self.band[0]:.2f}, UNCERTAIN {self.band[0]:.2f}-"
+                    f"{self.band[1]:.2f}, FAKE at or above {self.band[1]:.2f}")
+        return f"FAKE at or above {self.threshold:.2f}"
 
 
 DEFAULT_POLICY = DecisionPolicy()  # for callers without a model or a user choice (tests, tools)

@@ -214,3 +214,6 @@ class VideoSummary:
     method_share: dict[str, float]
     tracks: list[TrackSummary]
     threshold: float
+    # three-level models: REAL below threshold_real, FAKE at or above threshold_fake
+    threshold_real: float | None = None
+    threshold_fake: float | None = None

@@ -5,10 +5,18 @@ from __future__ import annotations
 import numpy as np
 
 from .contract import ModelContract
-from .policy import DEFAULT_POLICY, FAKE, REAL, DecisionPolicy
+from .policy import DEFAULT_POLICY, FAKE, REAL, UNCERTAIN, DecisionPolicy
 from .types import FaceDetections, Faces
 
-__all__ = ["FAKE", "REAL", "make_faces"]
+__all__ = ["FAKE", "REAL", "UNCERTAIN", "display_method", "make_faces"]
+
+# Classes that are not a manipulation method but a training aid: shown by what they detect.
+PSEUDO_METHODS = {"SelfBlended": "blending traces (method unknown)"}
+
+
+def display_method(name: str | None) -> str | None:
+    """A class name as people read it: pseudo-fake classes say what they found, not a method."""
+    return PSEUDO_METHODS.get(name, name) if name is not None else None
 
 
 def make_faces(detections: FaceDetections, probs: np.ndarray, contract: ModelContract,

@@ -131,11 +131,29 @@ def import_crops(src: Path, out: Path, size: int, val_fraction: float, test_frac
 @click.option("--init-weights", type=_EXISTING, default=None,
               help="Start from the weights of a model.keras of the same --arch and size "
                    "(continue a run: e.g. --epochs 0 --fine-tune-epochs N).")
+@click.option("--level-weights", default="0.4,0.2,0.2,0.2", show_default=True,
+              help="Draw weights of the crops as given and each H.264 level (degrade.json).")
+@click.option("--unfreeze-from", type=Finite(0.0, 1.0), default=0.5, show_default=True,
+              help="Fine-tune whole backbone blocks from this fraction of the blocks on.")
+@click.option("--schedule", type=click.Choice(["plateau", "cosine"]), default="plateau",
+              show_default=True, help="Fine-tuning learning rate: ReduceLROnPlateau, or "
+              "linear warm-up then cosine decay.")
+@click.option("--warmup-epochs", type=click.IntRange(0, 100), default=1, show_default=True)
+@click.option("--balance", type=click.Choice(["inverse", "half-original"]), default="inverse",
+              show_default=True, help="Class weights: every class equal, or originals = half "
+              "of the loss and the fake classes share the rest.")
+@click.option("--precision", type=Finite(0.5, 1.0, min_open=True, max_open=True), default=0.95,
+              show_default=True, help="Precision target of the REAL and FAKE calls (the "
+              "three-level verdict's band, chosen on validation).")
 def fit(arch: str, data_dir: Path, out: Path, **opts) -> None:
-    """Train --arch on the crops in --data; best model -> RUN_DIR/model.keras."""
+    """Train --arch on the crops in --data; best model -> RUN_DIR/model.keras.
+
+    Interrupted? Run the same command again: it resumes from the last finished epoch."""
+    from .degrade import parse_weights
     from .fit import FitConfig
     from .fit import fit as run_fit
 
+    opts["level_weights"] = parse_weights(opts["level_weights"])
     opts["cache"] = None if opts["cache"] == "none" else opts["cache"]
     verbose = 1 if sys.stdout.isatty() else 2  # one line per epoch when logged to a file
     res = run_fit(FitConfig(arch, data_dir, out, verbose=verbose, **opts))
@@ -166,6 +184,41 @@ def evaluate(model: Path, data_dir: Path, split: str, out: Path, batch_size: int
     res = run_eval(model, data_dir, split, out, batch_size, jpeg=parse_jpeg(jpeg))
     click.echo((out / "summary.md").read_text())
     click.echo(f"report: {res.out_dir}")
+
+
+@cli.command()
+@click.argument("data_dir", type=_EXISTING)
+@click.option("--crf", "crf", default="23,32,40", show_default=True,
+              help="libx264 CRF levels, comma-separated (0..51; higher = worse).")
+@click.option("--width", default="64:192", show_default=True,
+              help="MIN:MAX face width in pixels, drawn log-uniformly per crop (train, val).")
+@click.option("--test-width", type=click.IntRange(16, 1024), default=128, show_default=True,
+              help="Fixed face width for the test split (the evaluation protocol).")
+@click.option("--seed", default=0, show_default=True)
+def degrade(data_dir: Path, crf: str, width: str, test_width: int, seed: int) -> None:
+    """H.264 round-trips of DATA_DIR's crops at face size (needs ffmpeg with libx264)."""
+    from .degrade import DegradeConfig, parse_crfs, parse_width
+    from .degrade import degrade as run_degrade
+
+    rec = run_degrade(DegradeConfig(data_dir, parse_crfs(crf), parse_width(width), test_width,
+                                    seed))
+    click.echo(f"H.264 variants {', '.join(rec.variants)} of {sum(rec.crops.values())} crops "
+               f"-> {data_dir} (degrade.json)")
+
+
+@cli.command("self-blend")
+@click.argument("data_dir", type=_EXISTING)
+@click.option("--per-original", type=click.IntRange(1, 8), default=1, show_default=True,
+              help="Pseudo-fakes made from each original crop.")
+@click.option("--splits", default="train,val", show_default=True,
+              help="Splits that get pseudo-fakes (never test by default).")
+@click.option("--seed", default=0, show_default=True)
+def self_blend(data_dir: Path, per_original: int, splits: str, seed: int) -> None:
+    """Self-blended pseudo-fakes (Shiohara & Yamasaki, CVPR 2022) from DATA_DIR's originals."""
+    from .selfblend_data import add_self_blended
+
+    n = add_self_blended(data_dir, per_original, tuple(s for s in splits.split(",") if s), seed)
+    click.echo(f"{n} self-blended crops added to {data_dir} (class SelfBlended)")
 
 
 @cli.command("make-demo-data")

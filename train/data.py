@@ -91,26 +91,70 @@ def read_crops_bgr(paths: list[str], size: int | None = None) -> np.ndarray:
     return np.stack(imgs)
 
 
+def without_classes(data: SplitData, classes: tuple[str, ...], drop: tuple[str, ...]
+                    ) -> SplitData:
+    """``data`` minus the crops of the classes named in ``drop`` (e.g. pseudo-fakes in val)."""
+    gone = {classes.index(c) for c in drop if c in classes}
+    keep = np.array([lab not in gone for lab in data.labels], bool)
+    return SplitData(data.split, [p for p, k in zip(data.paths, keep, strict=True) if k],
+                     data.labels[keep], [v for v, k in zip(data.videos, keep, strict=True) if k],
+                     data.frames[keep])
+
+
+def with_levels(data: SplitData, data_dir: str | Path, levels: tuple[str, ...] | None = None
+                ) -> tuple[SplitData, list[list[str]]]:
+    """(data, one path list per compression level) from the data folder's degrade record.
+
+    Level 0 is the crops as given; without a record, that is the only level.
+    """
+    from .degrade import read_record, variant_paths
+
+    record = read_record(data_dir)
+    if record is None:
+        return data, [data.paths]
+    root = Path(data_dir)
+    rel = [str(Path(p).relative_to(root)) for p in data.paths]
+    by_level = variant_paths(root, rel, record)
+    names = levels or tuple(by_level)
+    unknown = [n for n in names if n not in by_level]
+    if unknown:
+        raise ConfigError(f"{data_dir} has no compression level {unknown}; it has {list(by_level)}")
+    return data, [by_level[n] for n in names]
+
+
+def pooled(data: SplitData, variants: list[list[str]]) -> SplitData:
+    """Every level of every crop as its own sample (validation pooled over compression)."""
+    k = len(variants)
+    return SplitData(data.split, [p for v in variants for p in v], np.tile(data.labels, k),
+                     data.videos * k, np.tile(data.frames, k))
+
+
 def make_tf_dataset(data: SplitData, contract: ModelContract, batch_size: int,
-                 training: bool, seed: int = 0, cache: str | None = "memory"):
+                    training: bool, seed: int = 0, cache: str | None = "memory",
+                    variants: list[list[str]] | None = None,
+                    variant_weights: tuple[float, ...] | None = None):
     """tf.data: parallel decode -> cache (uint8) -> [shuffle] -> batch -> float32 -> prefetch.
 
     Labels are one-hot (label smoothing needs them). ``cache``: ``"memory"``, a file path prefix
-    for an on-disk cache, or None.
+    for an on-disk cache, or None. ``variants`` (training only): per level, a path list aligned
+    with ``data.paths``; every level of a crop is cached and each epoch draws one per crop with
+    ``variant_weights`` (seeded, so a run repeats to the bit).
     """
     import tensorflow as tf
 
     size, n_cls = contract.input_size, contract.num_classes
+    k = len(variants) if variants else 1
 
-    def _load(path):
-        return load_model_input(path.decode(), contract)
+    def _load(*paths):
+        return np.stack([load_model_input(p.decode(), contract) for p in paths])
 
-    def _map(path, label):
-        img = tf.numpy_function(_load, [path], tf.uint8, stateful=False)
-        img.set_shape((size, size, 3))
+    def _map(label, *paths):
+        img = tf.numpy_function(_load, list(paths), tf.uint8, stateful=False)
+        img.set_shape((k, size, size, 3))
         return img, label
 
-    ds = tf.data.Dataset.from_tensor_slices((data.paths, data.labels))
+    columns = tuple(variants) if variants else (data.paths,)
+    ds = tf.data.Dataset.from_tensor_slices((data.labels, *columns))
     ds = ds.map(_map, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     if cache == "memory":
         ds = ds.cache()
@@ -118,6 +162,15 @@ def make_tf_dataset(data: SplitData, contract: ModelContract, batch_size: int,
         ds = ds.cache(f"{cache}.{data.split}")
     if training:
         ds = ds.shuffle(max(1, len(data)), seed=seed, reshuffle_each_iteration=True)
+    if k > 1:
+        w = np.asarray(variant_weights or [1.0] * k, np.float64)
+        cum = tf.constant(np.cumsum(w / w.sum())[:-1], tf.float32)
+        draws = tf.data.Dataset.random(seed=seed + 1).map(
+            lambda r: tf.cast(r % 1_000_003, tf.float32) / 1_000_003.0)
+        ds = tf.data.Dataset.zip((ds, draws)).map(
+            lambda xy, u: (tf.gather(xy[0], tf.reduce_sum(tf.cast(u >= cum, tf.int32))), xy[1]))
+    else:
+        ds = ds.map(lambda x, y: (x[0], y))
     ds = ds.batch(batch_size)
     ds = ds.map(lambda x, y: (tf.cast(x, tf.float32), tf.one_hot(y, n_cls)),
                 num_parallel_calls=tf.data.AUTOTUNE)

@@ -17,7 +17,8 @@ from ..atomic import write_text
 from ..contract import ModelContract
 from ..errors import SinkError
 from ..notices import SYNTHETIC_WARNING
-from ..policy import FAKE, NO_FACE, DecisionPolicy
+from ..policy import FAKE, NO_FACE, UNCERTAIN, DecisionPolicy
+from ..verdicts import display_method
 from ..results import RunResult
 from ..timeline import Timeline, TimelinePoint
 from ..types import VideoInfo, VideoSummary
@@ -27,7 +28,7 @@ from . import htmlkit as hk
 from . import svg
 
 VERDICT_STYLE = {"FAKE": ("#c62828", "#fdecea"), "REAL": ("#2e7d32", "#e8f5e9"),
-                 "NO_FACE": ("#546e7a", "#eceff1")}
+                 "UNCERTAIN": ("#a15c00", "#fff4e0"), "NO_FACE": ("#546e7a", "#eceff1")}
 THRESHOLD_COLOR = "#3e4c59"
 
 
@@ -78,10 +79,12 @@ def _banner(run: RunResult) -> dict[str, Any]:
     if s.verdict == NO_FACE or score is None:
         what, score = "no face was found, so there is no verdict", None
     else:
-        what = (f"{s.aggregation} P_fake over every analysed face; "
-                f"FAKE at or above {hk.fmt(run.policy.threshold, 2)}")
+        what = f"{s.aggregation} P_fake over every analysed face; {run.policy.describe()}"
+        if s.verdict == UNCERTAIN:
+            what += ("; the score lies between the model's REAL and FAKE thresholds, where "
+                     "neither call reached its precision target on validation: check by eye")
         if s.verdict == FAKE and s.top_method:
-            what += f"; most likely method: {s.top_method}"
+            what += f"; most likely method: {display_method(s.top_method)}"
     if run.interrupted:
         what += " (run interrupted: covers only the frames read)"
     return {"verdict": s.verdict, "fg": fg, "bg": bg, "score": score, "what": what}
@@ -90,8 +93,10 @@ def _banner(run: RunResult) -> dict[str, Any]:
 def _key_numbers(run: RunResult) -> dict[str, Any]:
     s, c = run.summary, run.contract
     model = f"{c.model_name or 'unknown'} ({c.architecture or 'unknown'})"
-    thresholds = (f"{hk.fmt(run.policy.threshold, 2)} / "
-                  f"{hk.fmt(_num(run.detector.conf_threshold), 2)}")
+    band = run.policy.band
+    p_fake = (f"{hk.fmt(band[0], 2)}-{hk.fmt(band[1], 2)}" if band
+              else hk.fmt(run.policy.threshold, 2))
+    thresholds = f"{p_fake} / {hk.fmt(_num(run.detector.conf_threshold), 2)}"
     method_label = "top method" if s.verdict == FAKE else "strongest method hint"
     return {
         "frames read": s.frames_read,
@@ -101,9 +106,10 @@ def _key_numbers(run: RunResult) -> dict[str, Any]:
         "mean P_fake": _num(s.mean_p_fake),
         "median P_fake": _num(s.median_p_fake),
         "frames judged FAKE": _pct(s.fake_frame_fraction),
-        method_label: s.top_method or "–",
+        method_label: display_method(s.top_method) or "–",
         "speed (frames per second)": hk.fmt(_num(run.fps), 1),
-        "thresholds (P_fake / face detector)": thresholds,
+        ("P_fake band REAL-FAKE / face detector" if band
+         else "thresholds (P_fake / face detector)"): thresholds,
         "model": model,
         "trained on": c.trained_on or "unknown",
     }
@@ -140,7 +146,11 @@ def _timeline_chart(run: RunResult, timeline: Timeline) -> str:
             trace.append((ax.x(p.time_s), ax.y(p.p_fake)))
     traces.append(trace)
     parts += [svg.polyline(t, "#9aa5b1", cls="trace", width=1.2, opacity=0.8) for t in traces]
-    parts.append(svg.hline(ax, threshold, color=THRESHOLD_COLOR, cls="threshold"))
+    band = run.policy.band
+    cuts = {f"REAL below {band[0]:.2f}": band[0], f"FAKE from {band[1]:.2f}": band[1]} if band \
+        else {f"threshold {threshold:.2f}": threshold}
+    for value in cuts.values():
+        parts.append(svg.hline(ax, value, color=THRESHOLD_COLOR, cls="threshold"))
     faces = [p for p in points if p.p_fake is not None]
     radius = 3.6 if len(faces) < 200 else 2.6 if len(faces) < 1000 else 1.8
     for p in faces:
@@ -160,7 +170,7 @@ def _timeline_chart(run: RunResult, timeline: Timeline) -> str:
     note = (f"One point per analysed frame with a face (highest P_fake in the frame); "
             f"{len(faces)} points, {len(points) - len(faces)} analysed frames without a face "
             "(grey bands). Hover a point for details.")
-    lines = {f"threshold {threshold:.2f}": THRESHOLD_COLOR}
+    lines = dict.fromkeys(cuts, THRESHOLD_COLOR)
     return chart + hk.legend(colors, lines) + f'<p class="chart-note">{hk.esc(note)}</p>'
 
 
@@ -186,7 +196,7 @@ def _thumbnails(timeline: Timeline, policy: DecisionPolicy) -> list[dict[str, An
     out = []
     for rank, t in enumerate(timeline.thumbnails, 1):
         caption = (f"#{rank} · frame {t.frame} · {t.time_s:.2f} s · P_fake {t.p_fake:.3f}"
-                   + (f" · {t.method}" if policy.is_fake(t.p_fake) else ""))
+                   + (f" · {display_method(t.method)}" if policy.is_fake(t.p_fake) else ""))
         out.append({"frame": t.frame, "src": hk.img_data_uri(t.jpeg), "caption": caption})
     return out
 

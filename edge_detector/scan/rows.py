@@ -83,14 +83,14 @@ def write_summary(path: Path, rows: list[ScanRow]) -> None:
 
 def print_table(rows: list[ScanRow], summary: Path) -> None:
     width = min(max((len(r.path) for r in rows), default=4), 60)
-    click.echo(f"{'path':<{width}}  {'verdict':<8}  score")
+    click.echo(f"{'path':<{width}}  {'verdict':<9}  score")
     for r in rows:
         path = r.path if len(r.path) <= width else "…" + r.path[-(width - 1):]
         if r.error:
             click.echo(f"{path:<{width}}  {'ERROR':<8}  {r.error}")
         else:
             score = "–" if r.score is None else f"{r.score:.3f}"
-            click.echo(f"{path:<{width}}  {r.verdict:<8}  {score}")
+            click.echo(f"{path:<{width}}  {r.verdict:<9}  {score}")
     counts: dict[str, int] = {}
     for r in rows:
         key = "failed" if r.error else r.verdict

@@ -114,3 +114,33 @@ def test_pipeline_uses_the_contract_threshold_unless_one_is_given(tmp_path):
     assert build_pipeline(PipelineSpec(model=with_t, threshold=0.8)).policy.threshold == 0.8
     assert build_pipeline(PipelineSpec(model=with_t, threshold=0.0)).policy.threshold == 0.0
     assert build_pipeline(PipelineSpec(model=without)).policy.threshold == 0.5
+
+
+@pytest.mark.parametrize(("fields", "match"), [
+    ({"threshold_real": 0.3}, "only one of"),
+    ({"threshold_fake": 0.8}, "only one of"),
+    ({"threshold_real": 0.8, "threshold_fake": 0.3}, "inconsistent verdict band"),
+    ({"threshold_real": 0.4, "threshold_fake": 0.4}, "inconsistent verdict band"),
+    ({"threshold_real": 0.0, "threshold_fake": 0.4}, "inconsistent verdict band"),
+    ({"threshold_real": 0.3, "threshold_fake": 0.6, "threshold": 0.7}, "outside"),
+])
+def test_inconsistent_verdict_bands_are_refused_at_load(fields, match):
+    from edge_detector.contract import ModelContract
+    from edge_detector.errors import ModelContractError
+
+    d = {"class_names": ["original", "Deepfakes"], "input_size": 64, **fields}
+    with pytest.raises(ModelContractError, match=match):
+        ModelContract.from_dict(d)
+    with pytest.raises(ModelContractError, match=match):
+        ModelContract.from_json(__import__("json").dumps(d))
+
+
+def test_a_consistent_band_loads_and_old_contracts_have_none():
+    from edge_detector.contract import ModelContract
+
+    c = ModelContract.from_dict({"class_names": ["original", "Deepfakes"], "input_size": 64,
+                                 "threshold": 0.5, "threshold_real": 0.3, "threshold_fake": 0.7,
+                                 "threshold_method": "rule", "band_rule": "95 %"})
+    assert c.band == (0.3, 0.7) and c.threshold_method == "rule"
+    assert ModelContract.from_dict(c.to_dict()) == c
+    assert ModelContract.from_dict({"class_names": ["original", "x"], "input_size": 8}).band is None

@@ -34,3 +34,28 @@ def test_labels_of_float32_scores_match_label_of_each_score():
 def test_bad_policies_are_refused(kw, match):
     with pytest.raises(ValueError, match=match):
         DecisionPolicy(**kw)
+
+
+def test_three_level_verdict_from_the_band():
+    p = DecisionPolicy(0.5, "mean", (0.3, 0.7))
+    scores = [0.0, 0.29, 0.3, 0.5, 0.69, 0.7, 1.0]
+    expected = ["REAL", "REAL", "UNCERTAIN", "UNCERTAIN", "UNCERTAIN", "FAKE", "FAKE"]
+    assert [p.label(s) for s in scores] == expected
+    assert p.labels(np.array(scores)).tolist() == expected
+    assert p.levels == 3 and p.is_fake(0.7) and not p.is_fake(0.69)
+    assert "UNCERTAIN 0.30-0.70" in p.describe()
+
+
+def test_user_threshold_forces_two_levels_and_models_without_a_band_keep_two():
+    assert DecisionPolicy.choose(0.6, 0.5, "mean", (0.3, 0.7)).band is None
+    assert DecisionPolicy.choose(0.6, 0.5, "mean", (0.3, 0.7)).label(0.65) == "FAKE"
+    chosen = DecisionPolicy.choose(None, 0.5, "mean", (0.3, 0.7))
+    assert chosen.band == (0.3, 0.7) and chosen.label(0.5) == "UNCERTAIN"
+    old = DecisionPolicy.choose(None, 0.5, "mean", None)
+    assert old.levels == 2 and old.label(0.5) == "FAKE" and old.label(0.49) == "REAL"
+
+
+@pytest.mark.parametrize("band", [(0.7, 0.3), (0.5, 0.5), (-0.1, 0.5), (0.2, float("nan"))])
+def test_inconsistent_policy_bands_are_refused(band):
+    with pytest.raises(ValueError, match="band"):
+        DecisionPolicy(0.5, "mean", band)

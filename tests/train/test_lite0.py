@@ -197,7 +197,7 @@ def test_lite0_trains_one_step_and_exports_to_onnx(tmp_path):
 
 
 def test_fit_gives_lite0_the_two_phase_transfer(tmp_path):
-    from train.fit import FitConfig, _unfreeze_top_half
+    from train.fit import FitConfig, backbone_blocks, unfreeze_blocks
 
     cfg = FitConfig("lite0", tmp_path, tmp_path / "run").resolved()
     assert (cfg.epochs, cfg.batch_size, cfg.input_size, cfg.fine_tune_epochs) == (8, 32, 224, 10)
@@ -206,9 +206,12 @@ def test_fit_gives_lite0_the_two_phase_transfer(tmp_path):
     backbone = model.get_layer(BACKBONE_NAME)
     backbone.trainable = False
     assert not model.get_layer(BACKBONE_NAME).trainable_weights
-    start = _unfreeze_top_half(model)
-    assert 0 < start < len(backbone.layers)
-    for i, layer in enumerate(backbone.layers):
-        bn = isinstance(layer, keras.layers.BatchNormalization)
-        assert layer.trainable == (i >= start and not bn), layer.name
+    first = unfreeze_blocks(model, 0.5)
+    groups = backbone_blocks(backbone)
+    # Lite0 has 16 blocks (block0_ .. block15_): the top half starts at block8, whole
+    assert groups[first][0].name.startswith("block8_")
+    for i, group in enumerate(groups):
+        for layer in group:
+            bn = isinstance(layer, keras.layers.BatchNormalization)
+            assert layer.trainable == (i >= first and not bn), layer.name
     assert backbone.get_layer("head_conv").trainable and not backbone.get_layer("stem_conv").trainable

@@ -132,21 +132,28 @@ def test_jpeg_layer_survives_keras_save_and_load(tmp_path):
                                atol=1e-6)
 
 
-def test_fine_tuning_unfreezes_the_top_half_but_not_batchnorm():
-    from train.fit import _unfreeze_top_half
+@pytest.mark.parametrize("fraction", [0.0, 0.5, 0.75])
+def test_fine_tuning_unfreezes_whole_blocks_but_not_batchnorm(fraction):
+    """No block is ever cut in two: each block is all frozen or all trainable (BatchNorm aside)."""
+    from train.fit import backbone_blocks, unfreeze_blocks
 
     model = build_efficientnet_b0(num_classes=3, input_size=64)
     backbone = model.get_layer(BACKBONE_NAME)
     backbone.trainable = False
-    start = _unfreeze_top_half(model)
-    layers = backbone.layers
-    assert start == len(layers) // 2
+    first = unfreeze_blocks(model, fraction)
+    groups = backbone_blocks(backbone)
+    assert sum(len(g) for g in groups) == len(backbone.layers)
     bn = keras.layers.BatchNormalization
-    assert not any(la.trainable for la in layers[:start])
-    assert not any(la.trainable for la in layers if isinstance(la, bn))
-    top = [la for la in layers[start:] if not isinstance(la, bn)]
-    assert top and all(la.trainable for la in top)
-    assert any(la.trainable_weights for la in top)
+    blocks = [g for g in groups if g[0].name.startswith("block")]
+    assert len(blocks) == 16  # EfficientNetB0: block1a .. block7a
+    assert groups[first] is blocks[int(16 * fraction)]
+    for i, group in enumerate(groups):
+        prefix = {la.name.split("_", 1)[0] for la in group}
+        assert len(prefix) == 1 or group[0].name.startswith("top"), prefix
+        for la in group:
+            assert la.trainable == (i >= first and not isinstance(la, bn)), la.name
+    assert any(la.trainable_weights for g in groups[first:] for la in g)
+    assert backbone.get_layer("top_conv").trainable
 
 
 def test_build_model_rejects_bad_arguments(tmp_path):
