@@ -72,6 +72,9 @@ def _list_models(ctx: click.Context, _param, value: bool) -> None:
         click.echo("no models shipped with this installation")
     for i, m in enumerate(models):
         click.echo(("* " if i == 0 else "  ") + m.summary_line())
+        detail = m.detail_line()
+        if detail:
+            click.echo(f"    {detail}")
     ctx.exit(0)
 
 

@@ -44,9 +44,37 @@ class ShippedModel:
         size_mb = self.path.stat().st_size / 1e6
         threshold = c.get("threshold")
         threshold = DEFAULT_THRESHOLD if threshold is None else threshold
+        if c.get("threshold_real") is not None and c.get("threshold_fake") is not None:
+            decision = f"REAL<{c['threshold_real']:.3f} FAKE>={c['threshold_fake']:.3f}"
+        else:
+            decision = f"threshold {threshold:.3f}"
         return (f"{self.name:<14} {c.get('architecture', '?'):<10} {c.get('input_size', '?'):>4}px "
                 f"{size_mb:5.1f} MB  frame AUC {auc_s}  acc {m.get('accuracy', float('nan')):.3f}  "
-                f"threshold {threshold:.3f}  card {self.path.stem}.card.json")
+                f"{decision}  card {self.path.stem}.card.json")
+
+    def detail_line(self) -> str | None:
+        """Compressed-video AUC, NeuralTextures recall, fixture videos and real-face false alarms
+        (from the card; None for cards that predate them)."""
+        parts = []
+        comp = self.metrics.get("compression") or {}
+        for level in ("crf32", "crf40"):
+            v = comp.get(level) or {}
+            if v.get("auc") is not None:
+                ci = v.get("auc_ci95")
+                parts.append(f"{level} AUC {v['auc']:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]"
+                                                              if ci else ""))
+        nt = ((comp.get("c23") or {}).get("calls") or {}).get("NeuralTextures")
+        if nt:
+            parts.append(f"NeuralTextures called FAKE {nt['called_fake']:.2f}")
+        vc = self.card.get("video_check") or {}
+        if vc.get("videos"):
+            parts.append(f"fixture videos right {vc['right']}/{len(vc['videos'])} "
+                         f"({vc['originals_called_fake']} originals FAKE, "
+                         f"{vc['uncertain']} UNCERTAIN)")
+            rf = vc.get("real_faces") or {}
+            if rf.get("faces"):
+                parts.append(f"real faces called FAKE {rf['called_fake']}/{rf['faces']}")
+        return "; ".join(parts) if parts else None
 
 
 def models_dir() -> Path:

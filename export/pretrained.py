@@ -36,24 +36,36 @@ INT8_MAX_AUC_DROP = 0.005  # ship int8 only when it keeps the test AUC (and expo
 
 @dataclass(frozen=True)
 class Recipe:
-    """One training run; ``init_from`` continues another recipe's model, ``ship`` publishes it."""
+    """One training run; ``init_from`` continues another recipe's model, ``ship`` publishes it.
+
+    ``self_blend``/``degrade``: the data folder gets self-blended pseudo-fakes and H.264
+    variants first (``python -m train self-blend`` / ``degrade``).
+    """
 
     name: str
     size: int
     fit_args: tuple[str, ...]
     init_from: str | None = None
     ship: bool = True
+    self_blend: bool = True
+    degrade: bool = True
+
+    @property
+    def data_name(self) -> str:
+        return (f"data{self.size}" + ("_sbi" if self.self_blend else "")
+                + ("_h264" if self.degrade else ""))
 
 
-_LITE0 = ("--arch", "lite0", "--weights", "imagenet", "--input-size", "128", "--fine-tune-lr",
-          "1e-4", "--patience", "3")
-# Lite0 at 128 px: 2 frozen-backbone epochs + 8 fine-tuning the top half (BatchNorm frozen), then
-# 8 more from that model (the CPU budget of one session, split in two resumable runs).
+# Lite0 at 128 px on crops + self-blended pseudo-fakes + H.264 variants: 1 frozen-backbone epoch,
+# then the whole backbone (BatchNorm frozen) with 1 warm-up epoch and cosine decay; originals
+# carry half of the loss. Resumable: an interrupted fit continues from its last epoch.
+_LITE0 = ("--arch", "lite0", "--weights", "imagenet", "--input-size", "128", "--epochs", "1",
+          "--schedule", "cosine", "--warmup-epochs", "1", "--balance", "half-original",
+          "--unfreeze-from", "0", "--fine-tune-lr", "3e-4", "--patience", "8")
 RECIPES = (
-    Recipe("lite0_stage1", 128, (*_LITE0, "--epochs", "2", "--fine-tune-epochs", "8"), ship=False),
-    Recipe("lite0", 128, (*_LITE0, "--epochs", "0", "--fine-tune-epochs", "8"),
-           init_from="lite0_stage1"),
-    Recipe("scratch", 128, ("--arch", "scratch", "--epochs", "14")),
+    Recipe("lite0", 128, (*_LITE0, "--fine-tune-epochs", "30")),
+    Recipe("scratch", 128, ("--arch", "scratch", "--epochs", "24", "--balance", "half-original",
+                            "--patience", "8")),
 )
 
 
@@ -82,13 +94,24 @@ def card_numbers(metrics: dict[str, Any]) -> dict[str, Any]:
         "recall": {c: v["recall"] for c, v in per_class.items()},
         "jpeg_robustness": {k: {"auc": v["auc"], "auc_ci95": v["auc_ci95"]}
                             for k, v in metrics.get("robustness", {}).items()},
+        "compression": {k: v for k, v in metrics.get("compression", {}).items()},
         "dataset_caveat": metrics.get("dataset_caveat"),
         "warnings": metrics.get("warnings"),
     }
 
 
+def _threshold_note(contract: dict[str, Any]) -> str:
+    if contract.get("threshold_real") is not None:
+        return (f"three levels: REAL below {contract['threshold_real']:.3f}, FAKE at or above "
+                f"{contract['threshold_fake']:.3f}, UNCERTAIN in between "
+                f"({contract.get('band_rule')}); --threshold T forces two levels")
+    method = contract.get("threshold_method") or "chosen on the validation split"
+    return f"P_fake at or above it is FAKE ({method}); --threshold overrides it"
+
+
 def ship(onnx: Path, metrics: dict[str, Any], name: str, dest: Path,
-         training: dict[str, Any] | None = None) -> Path:
+         training: dict[str, Any] | None = None, video_check: dict[str, Any] | None = None
+         ) -> Path:
     """Copy ``onnx`` to ``dest/<name>.onnx`` with a card that carries its test numbers."""
     # export writes one card, beside the fp32 file; it describes the int8 file too
     card = json.loads(card_path(_fp32_of(onnx)).read_text())
@@ -101,10 +124,11 @@ def ship(onnx: Path, metrics: dict[str, Any], name: str, dest: Path,
                          "size_bytes": target.stat().st_size},
         "dataset": DATASET, "terms": TERMS,
         "test_metrics": card_numbers(metrics),
-        "threshold_note": ("P_fake at or above it is FAKE; chosen on the validation split "
-                           "(Youden's J); --threshold overrides it"),
+        "threshold_note": _threshold_note(card.get("contract", {})),
         "training": training or {},
     })
+    if video_check is not None:
+        card["video_check"] = video_check
     write_json(dest / f"{name}.card.json", card, sort_keys=True)
     return target
 
@@ -125,10 +149,16 @@ def write_index(dest: Path) -> list[str]:
 
 def build(recipe: Recipe, data_src: Path, work: Path, dest: Path, record: dict[str, Any]) -> None:
     py = sys.executable
-    data = work / f"data{recipe.size}"
+    data = work / recipe.data_name
     if not (data / "manifest.csv").is_file():
         _run([py, "-m", "train", "import-crops", str(data_src), "--out", str(data), "--size",
               str(recipe.size), "--seed", "0"], record, f"import-crops {recipe.size}")
+        if recipe.self_blend:
+            _run([py, "-m", "train", "self-blend", str(data), "--seed", "0"], record,
+                 f"self-blend {recipe.data_name}")
+        if recipe.degrade:
+            _run([py, "-m", "train", "degrade", str(data), "--seed", "0"], record,
+                 f"degrade {recipe.data_name}")
     run = work / recipe.name
     if not (run / "run.json").is_file():
         init = []
@@ -167,10 +197,32 @@ def build(recipe: Recipe, data_src: Path, work: Path, dest: Path, record: dict[s
                                                        "shipped": chosen == q}
     run_record = json.loads((run / "run.json").read_text())
     training = {k: run_record.get(k) for k in ("arch", "epochs_run", "best_epoch", "best_val_auc",
-                                               "seconds", "train_images_per_s", "threshold")}
+                                               "seconds", "train_images_per_s", "threshold",
+                                               "calibration")}
     training["recipe"] = list(recipe.fit_args)
     training["fp32_test_auc"] = results[onnx]["binary_frame"]["auc"]
-    ship(chosen, results[chosen], recipe.name, dest, training)
+    ship(chosen, results[chosen], recipe.name, dest, training,
+         _video_check(chosen, run, record))
+
+
+def _video_check(model: Path, run: Path, record: dict[str, Any]) -> dict[str, Any] | None:
+    """The 14 fixture videos and the real faces (skipped, and said so, without the fixtures)."""
+    import os
+
+    from .video_check import check_videos
+
+    fixtures = Path(os.environ.get("EDGE_FIXTURES", "../shared/fixtures"))
+    if not (fixtures / "ffpp_c23_mini").is_dir():
+        log.warning("no fixtures at %s: the card gets no video check", fixtures)
+        return None
+    out = run / f"video_check_{model.stem}.json"
+    if not out.is_file():
+        t0 = time.perf_counter()
+        rep = check_videos(model, fixtures, run.parent / "video_cache")
+        write_json(out, rep.to_json())
+        record.setdefault("steps", {})[f"video check {model.name}"] = {
+            "seconds": round(time.perf_counter() - t0, 1)}
+    return json.loads(out.read_text())
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})

@@ -60,7 +60,7 @@ def worst_case_threshold(levels: dict[str, tuple[np.ndarray, np.ndarray]]) -> tu
     """(threshold, its worst balanced accuracy) over ``levels``: name -> (is_fake, p_fake)."""
     if not levels:
         raise ValueError("no validation levels to calibrate on")
-    for name, (fake, score) in levels.items():
+    for name, (fake, _) in levels.items():
         if fake.all() or not fake.any():
             raise ValueError(f"level {name} needs both real and fake crops")
     cand = _candidates(np.concatenate([s for _, s in levels.values()]))

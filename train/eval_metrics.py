@@ -155,3 +155,28 @@ def compute_metrics(probs: np.ndarray, labels: np.ndarray, videos: list[str],
                              "P_fake of its frames; 95 % intervals: stratified bootstrap, 1,000 "
                              "resamples, seed 0",
     }
+
+
+def level_metrics(probs: np.ndarray, labels: np.ndarray, classes: tuple[str, ...],
+                  original_index: int, fake_at: float, real_below: float | None = None) -> dict:
+    """One compression level: frame AUC with interval, per-method AUC, and what the decision
+    does per class: the share called FAKE (recall of each method, false alarms on originals)
+    and, for three-level models, the share left UNCERTAIN."""
+    is_fake = labels != original_index
+    p_fake = 1.0 - probs[:, original_index]
+    m = binary_metrics(is_fake, p_fake, fake_at)
+    calls = {}
+    for i, name in enumerate(classes):
+        sel = labels == i
+        if not sel.any():
+            continue
+        p = p_fake[sel]
+        entry = {"n": int(sel.sum()), "called_fake": round(float(np.mean(p >= fake_at)), 4)}
+        if real_below is not None:
+            entry["uncertain"] = round(float(np.mean((p >= real_below) & (p < fake_at))), 4)
+        calls[name] = entry
+    return {"auc": m.auc, "auc_ci95": list(m.auc_ci95) if m.auc_ci95 else None, "ap": m.ap,
+            "eer": m.eer, "per_method_auc": {k: {"auc": v["auc"], "auc_ci95": v["auc_ci95"]}
+                                             for k, v in per_method_auc(
+                                                 labels, p_fake, classes, original_index).items()},
+            "calls": calls, "fake_at": fake_at, "real_below": real_below}

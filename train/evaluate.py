@@ -24,7 +24,7 @@ from edge_detector.contract import ModelContract
 
 from .data import load_classes, read_crops_bgr, split_data
 from .errors import ConfigError, MissingFileError
-from .eval_metrics import compute_metrics, dataset_caveat, video_scores
+from .eval_metrics import compute_metrics, dataset_caveat, level_metrics, video_scores
 from .metrics import BinaryMetrics, roc_curve
 from .plots import confusion_matrix_png, roc_png
 from .report import summary_markdown
@@ -74,6 +74,16 @@ def _run_threshold(model_path: Path) -> float | None:
     return float(value) if isinstance(value, (int, float)) and 0 < value < 1 else None
 
 
+def _run_band(model_path: Path) -> dict:
+    """The three-level band ``fit`` wrote to run.json's contract, if any."""
+    try:
+        c = json.loads((model_path.parent / "run.json").read_text()).get("contract") or {}
+    except (OSError, ValueError, AttributeError):
+        return {}
+    keys = ("threshold_real", "threshold_fake")
+    return {k: float(c[k]) for k in keys} if all(c.get(k) is not None for k in keys) else {}
+
+
 def load_predictor(model_path: str | Path, data_dir: str | Path, batch_size: int = 64
                    ) -> tuple[Predictor, ModelContract]:
     """(BGR uint8 crops -> probabilities, contract) for a ``.onnx`` or ``.keras`` file."""
@@ -93,7 +103,7 @@ def load_predictor(model_path: str | Path, data_dir: str | Path, batch_size: int
 
     model = load_model(model_path)
     contract = ModelContract(_keras_classes(model_path, Path(data_dir)), model_input_size(model),
-                             threshold=_run_threshold(model_path))
+                             threshold=_run_threshold(model_path), **_run_band(model_path))
     if int(model.outputs[0].shape[-1]) != contract.num_classes:
         raise ConfigError(f"{model_path} has {model.outputs[0].shape[-1]} outputs but "
                           f"{contract.num_classes} classes are listed")
@@ -167,6 +177,8 @@ def evaluate(model_path: str | Path, data_dir: str | Path, split: str = "test",
     m = compute_metrics(probs, data.labels, data.videos, classes, oi, threshold, source, rob,
                         caveat)
     result_metrics = {"model": str(model_path), "data_dir": str(data_dir), "split": split, **m}
+    result_metrics["compression"] = _levels(predict, data, data_dir, contract, threshold,
+                                            batch_size, progress, probs)
     for w in m["warnings"]:
         log.warning("%s", w)
     if caveat:
@@ -201,6 +213,30 @@ def evaluate(model_path: str | Path, data_dir: str | Path, split: str = "test",
     return EvalResult(model_path, split, out_dir, classes, len(data), len(per_video),
                       float(np.mean(y_pred == data.labels)), m["multiclass"]["macro_f1"], cm,
                       frame, video, result_metrics, probs, m["degenerate"])
+
+
+def _levels(predict: Predictor, data, data_dir: Path, contract: ModelContract, threshold: float,
+            batch_size: int, progress: bool, probs: np.ndarray) -> dict:
+    """Metrics per compression level: the crops as given (``c23``) and each H.264 variant that
+    ``train degrade`` wrote (the test split's at the fixed protocol width)."""
+    from .data import with_levels
+    from .degrade import read_record
+
+    record = read_record(data_dir)
+    names = ["c23"] + ([f"crf{c}" for c in record.crfs] if record else [])
+    _, paths = with_levels(data, data_dir)
+    band = contract.band
+    fake_at = band[1] if band else threshold
+    out = {}
+    for name, level_paths in zip(names, paths, strict=True):
+        p = probs if name == "c23" else predict_split(predict, level_paths, batch_size,
+                                                      progress)[0]
+        out[name] = level_metrics(p, data.labels, contract.class_names,
+                                  contract.original_index, fake_at, band[0] if band else None)
+    if record:
+        out["protocol"] = (f"test crops at {record.test_width} px, libx264 intra at each CRF "
+                           f"({record.ffmpeg.split(' Copyright')[0]})")
+    return out
 
 
 def binary_from_dict(d: dict) -> BinaryMetrics:

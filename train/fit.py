@@ -29,8 +29,8 @@ import pandas as pd
 
 from edge_detector.contract import ORIGINAL, ModelContract
 
-from .callbacks import EpochStats, FakeAUC, WarmCheckpoint
 from .calibrate import calibrate
+from .callbacks import EpochStats, FakeAUC, WarmCheckpoint
 from .data import (
     class_weights,
     load_classes,
@@ -41,13 +41,13 @@ from .data import (
     with_levels,
     without_classes,
 )
-from .selfblend_data import SELF_BLENDED
 from .degenerate import check_degenerate
 from .errors import ConfigError
 from .metrics import youden_threshold
 from .models import ARCHITECTURES, BACKBONE_NAME, build_model, default_input_size, load_model
 from .plots import training_curves
 from .runinfo import environment
+from .selfblend_data import SELF_BLENDED
 
 log = logging.getLogger(__name__)
 

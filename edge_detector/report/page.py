@@ -18,11 +18,11 @@ from ..contract import ModelContract
 from ..errors import SinkError
 from ..notices import SYNTHETIC_WARNING
 from ..policy import FAKE, NO_FACE, UNCERTAIN, DecisionPolicy
-from ..verdicts import display_method
 from ..results import RunResult
 from ..timeline import Timeline, TimelinePoint
 from ..types import VideoInfo, VideoSummary
 from ..values import finite_or_none as _num
+from ..verdicts import display_method
 from ..version import __version__
 from . import htmlkit as hk
 from . import svg

@@ -39,3 +39,19 @@ def test_ship_writes_model_card_and_index_best_first(tmp_path):
         assert card["shipped_file"]["precision"] == "fp32" and "research use" in card["terms"]
     assert write_index(dest) == ["big", "small"]
     assert json.loads((dest / "index.json").read_text())["models"] == ["big", "small"]
+
+
+def test_ship_records_the_band_the_compression_levels_and_the_video_check(tmp_path):
+    onnx = tiny_model(tmp_path / "m" / "m.onnx")
+    contract = {"threshold": 0.5, "threshold_real": 0.25, "threshold_fake": 0.8,
+                "band_rule": "95% precision"}
+    (tmp_path / "m" / "m.card.json").write_text(json.dumps({"contract": contract}))
+    metrics = _metrics(0.9)
+    metrics["compression"] = {"crf40": {"auc": 0.8, "auc_ci95": [0.75, 0.85]}}
+    check = {"right": 13, "videos": [{}] * 14, "originals_called_fake": 0, "uncertain": 1}
+    ship(onnx, metrics, "m", tmp_path / "models", {"seconds": 1.0}, check)
+    card = json.loads((tmp_path / "models" / "m.card.json").read_text())
+    assert card["test_metrics"]["compression"]["crf40"]["auc_ci95"] == [0.75, 0.85]
+    assert card["video_check"] == check
+    assert card["threshold_note"].startswith("three levels: REAL below 0.250, FAKE at or above "
+                                             "0.800")

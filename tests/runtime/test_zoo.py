@@ -57,6 +57,24 @@ def test_summary_line_has_card_numbers(zoo):
     assert "frame AUC 0.930 [0.900, 0.950]" in line and "threshold 0.4" in line
 
 
+def test_detail_line_reads_compression_videos_and_real_faces_from_the_card(zoo):
+    m = shipped_models(zoo)[0]
+    assert m.detail_line() is None  # a card without them: nothing invented
+    card = json.loads((zoo / "big.card.json").read_text())
+    card["contract"].update(threshold_real=0.31, threshold_fake=0.77)
+    card["test_metrics"]["compression"] = {
+        "c23": {"auc": 0.9, "calls": {"NeuralTextures": {"n": 10, "called_fake": 0.6}}},
+        "crf40": {"auc": 0.812, "auc_ci95": [0.78, 0.84]}}
+    card["video_check"] = {"videos": [{}] * 14, "right": 12, "originals_called_fake": 0,
+                           "uncertain": 2, "real_faces": {"faces": 358, "called_fake": 3}}
+    (zoo / "big.card.json").write_text(json.dumps(card))
+    m = shipped_models(zoo)[0]
+    assert "REAL<0.310 FAKE>=0.770" in m.summary_line()
+    assert m.detail_line() == ("crf40 AUC 0.812 [0.780, 0.840]; NeuralTextures called FAKE 0.60; "
+                               "fixture videos right 12/14 (0 originals FAKE, 2 UNCERTAIN); "
+                               "real faces called FAKE 3/358")
+
+
 def test_packaged_models_have_valid_contracts_and_cards():
     """The models shipped in the wheel load, carry a contract, and their card has test numbers."""
     from edge_detector.classifier import OnnxClassifier

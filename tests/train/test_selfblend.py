@@ -1,9 +1,8 @@
 """Self-blended pseudo-fakes: confined to the mask, seeded, inside the face."""
 
+import cv2
 import numpy as np
 import pytest
-
-import cv2
 
 from tests.media import astronaut_bgr, grace_hopper_bgr
 from train.selfblend import AXES_X, AXES_Y, CENTRE, face_mask, self_blend
