@@ -10,7 +10,7 @@ from collections import Counter, defaultdict
 import numpy as np
 
 from .contract import ModelContract
-from .policy import AGGREGATIONS, DEFAULT_POLICY, FAKE, NO_FACE, DecisionPolicy
+from .policy import AGGREGATIONS, DEFAULT_POLICY, FAKE, NO_FACE, TRIM, DecisionPolicy
 from .types import FrameResult, TrackSummary, VideoSummary
 
 __all__ = ["AGGREGATIONS", "NO_FACE", "VideoAggregator"]
@@ -58,7 +58,14 @@ class VideoAggregator:
             return float(np.median(self._p_fake))
         if self.policy.aggregation == "fraction":
             return self.fake_frames / max(self.frames_with_faces, 1)
-        return float(np.mean(self._p_fake))
+        p = np.asarray(self._p_fake, np.float64)
+        if self.policy.aggregation == "trimmed":
+            k = int(len(p) * TRIM)
+            return float(np.sort(p)[k:len(p) - k].mean()) if len(p) > 2 * k else float(p.mean())
+        if self.policy.aggregation == "logit":  # mean log-odds, back to a probability
+            q = np.clip(p, 1e-6, 1 - 1e-6)
+            return float(1.0 / (1.0 + np.exp(-np.mean(np.log(q / (1 - q))))))
+        return float(p.mean())
 
     def _top_method(self) -> str | None:
         if not self._p_fake:

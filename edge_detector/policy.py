@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 FAKE, REAL, UNCERTAIN, NO_FACE = "FAKE", "REAL", "UNCERTAIN", "NO_FACE"
-AGGREGATIONS = ("mean", "median", "fraction")
+AGGREGATIONS = ("mean", "median", "fraction", "trimmed", "logit")
+TRIM = 0.1  # "trimmed": the mean of the middle 80 % of the face scores
 DEFAULT_THRESHOLD = 0.5  # for models whose contract carries no threshold
 
 

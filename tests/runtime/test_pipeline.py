@@ -7,6 +7,7 @@ from edge_detector.pipeline import Pipeline
 from edge_detector.policy import DecisionPolicy
 from edge_detector.tracking import IouTracker, iou_matrix
 from edge_detector.types import FaceDetections, Frame
+from edge_detector.verdicts import make_faces
 
 
 class FakeDetector:
@@ -79,13 +80,47 @@ def test_aggregator_counts_only_analysed_frames_and_reports_no_face():
     assert empty.verdict == "NO_FACE" and empty.mean_p_fake is None
 
 
-@pytest.mark.parametrize("aggregation, expected", [("mean", 0.5), ("median", 0.5), ("fraction", 1.0)])
+@pytest.mark.parametrize("aggregation, expected", [("mean", 0.5), ("median", 0.5), ("fraction", 1.0),
+                                                   ("trimmed", 0.5), ("logit", 0.5)])
 def test_aggregations(aggregation, expected):
     agg = VideoAggregator(FakeClassifier.contract, DecisionPolicy(aggregation=aggregation))
     for r in Pipeline(FakeDetector(2), FakeClassifier()).run(frames(4)):
         agg.update(r)
     assert agg.summary().score == pytest.approx(expected)
     assert [t.verdict for t in agg.summary().tracks] == ["FAKE", "REAL"]
+
+
+def test_three_level_video_verdict_and_its_thresholds_in_the_summary():
+    agg = VideoAggregator(FakeClassifier.contract, DecisionPolicy(0.5, "mean", (0.4, 0.6)))
+    for r in Pipeline(FakeDetector(2), FakeClassifier()).run(frames(4)):
+        agg.update(r)
+    s = agg.summary()
+    assert s.verdict == "UNCERTAIN" and s.score == pytest.approx(0.5)
+    assert (s.threshold_real, s.threshold_fake) == (0.4, 0.6)
+    assert [t.verdict for t in s.tracks] == ["FAKE", "REAL"]
+    two = VideoAggregator(FakeClassifier.contract, DecisionPolicy(0.5)).summary()
+    assert two.threshold_real is None and two.threshold_fake is None
+
+
+def test_trimmed_mean_ignores_a_few_outlying_faces_and_mean_logit_weighs_confident_ones():
+    from edge_detector.types import FrameResult
+
+    contract = FakeClassifier.contract
+    scores = [0.3] * 18 + [0.999, 0.999]
+    out = {}
+    for agg_name in ("mean", "trimmed", "logit"):
+        agg = VideoAggregator(contract, DecisionPolicy(aggregation=agg_name))
+        for p in scores:
+            res = next(Pipeline(FakeDetector(1), FakeClassifier()).run(frames(1)))
+            probs = np.array([[1 - p] + [p / (contract.num_classes - 1)] * (contract.num_classes - 1)],
+                             np.float32)
+            faces = make_faces(FaceDetections(res.faces.xyxy, res.faces.det_score), probs, contract)
+            agg.update(FrameResult(res.frame, faces, True, res.timings_ms))
+        out[agg_name] = agg.summary().score
+    assert out["trimmed"] == pytest.approx(0.3, abs=1e-6)
+    assert out["mean"] == pytest.approx(np.mean(scores), abs=1e-6)
+    # mean log-odds: two confident faces pull harder than in the plain mean
+    assert out["trimmed"] < out["mean"] < out["logit"]
 
 
 def test_tracker_keeps_ids_and_starts_new_ones():
