@@ -66,6 +66,10 @@ def summary_record(run: RunResult) -> dict[str, Any]:
         "score": s.score,
         "aggregation": s.aggregation,
         "threshold": s.threshold,
+        # three-level models: REAL below, UNCERTAIN between, FAKE at or above; null: two levels
+        "verdict_levels": 3 if s.threshold_real is not None else 2,
+        "threshold_real": s.threshold_real,
+        "threshold_fake": s.threshold_fake,
         "mean_p_fake": s.mean_p_fake,
         "median_p_fake": s.median_p_fake,
         "fake_frame_fraction": s.fake_frame_fraction,
