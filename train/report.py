@@ -59,6 +59,7 @@ def summary_markdown(m: dict) -> str:
         for r in m["robustness"].values():
             lines.append(f"| JPEG q{r['jpeg_quality']} | {_ci(r)} | {_f(r['eer'])} | "
                          f"{_f(r['accuracy'])} |")
+    lines += _compression(m.get("compression") or {})
     lines += ["", "| class | precision | recall | F1 | support |", "| --- | --- | --- | --- | --- |"]
     for c, pc in mc["per_class"].items():
         lines.append(f"| {c} | {_f(pc['precision'])} | {_f(pc['recall'])} | {_f(pc['f1'])} | "
@@ -70,3 +71,25 @@ def summary_markdown(m: dict) -> str:
         lines.append(f"{c:<{width}}" + " ".join(f"{v:>8}" for v in row))
     lines += ["```", ""]
     return "\n".join(lines)
+
+
+def _compression(comp: dict) -> list[str]:
+    """Per compression level: AUC, per-method AUC and the share of each class called FAKE."""
+    levels = {k: v for k, v in comp.items() if isinstance(v, dict)}
+    if not levels:
+        return []
+    methods = sorted({m for v in levels.values() for m in v.get("per_method_auc", {})})
+    classes = list(next(iter(levels.values())).get("calls", {}))
+    lines = ["", f"Compression levels ({comp.get('protocol', 'crops as given')}); "
+             "'called FAKE': share of the class at or above the FAKE threshold:", "",
+             "| level | frame AUC [95% CI] | " + " | ".join(f"{m} AUC" for m in methods) + " | "
+             + " | ".join(f"{c} called FAKE" for c in classes) + " |",
+             "| --- " * (2 + len(methods) + len(classes)) + "|"]
+    for name, v in levels.items():
+        pm = v.get("per_method_auc", {})
+        calls = v.get("calls", {})
+        lines.append(f"| {name} | {_ci(v)} | "
+                     + " | ".join(_f((pm.get(m) or {}).get("auc")) for m in methods) + " | "
+                     + " | ".join(_f((calls.get(c) or {}).get("called_fake")) for c in classes)
+                     + " |")
+    return lines
