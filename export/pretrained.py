@@ -63,7 +63,7 @@ _LITE0 = ("--arch", "lite0", "--weights", "imagenet", "--input-size", "128", "--
           "--schedule", "cosine", "--warmup-epochs", "1", "--balance", "half-original",
           "--unfreeze-from", "0", "--fine-tune-lr", "3e-4", "--patience", "8")
 RECIPES = (
-    Recipe("lite0", 128, (*_LITE0, "--fine-tune-epochs", "30")),
+    Recipe("lite0", 128, (*_LITE0, "--fine-tune-epochs", "24")),
     Recipe("scratch", 128, ("--arch", "scratch", "--epochs", "24", "--balance", "half-original",
                             "--patience", "8")),
 )

@@ -54,7 +54,8 @@ def list_crops(data_dir: Path, class_names: Sequence[str]) -> dict[str, list[tup
     if not data_dir.is_dir():
         raise ExportError(f"data folder not found: {data_dir}")
     index = {c: i for i, c in enumerate(class_names)}
-    subdirs = sorted(p for p in data_dir.iterdir() if p.is_dir())
+    # h264/ holds `train degrade`'s compressed copies, not a split
+    subdirs = sorted(p for p in data_dir.iterdir() if p.is_dir() and p.name != "h264")
     flat = any(p.name in index for p in subdirs)
     splits = {"": data_dir} if flat else {p.name: p for p in subdirs}
     found: dict[str, list[tuple[Path, int]]] = {}

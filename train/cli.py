@@ -1,4 +1,5 @@
-"""``python -m train <command>``: etl, import-crops, fit, evaluate, make-demo-data, bench-decode.
+"""``python -m train <command>``: etl, import-crops, self-blend, degrade, fit, evaluate, make-demo-data,
+bench-decode.
 
 ``make demo`` lives in the ``demo`` package (``python -m demo``), above both train and export.
 
@@ -89,9 +90,12 @@ def etl(dataset_root: Path, out: Path, frames_per_video: int, size: int, margin:
 @click.option("--map", "mapping", multiple=True, metavar="FOLDER=CLASS",
               help="Name the class of a folder, e.g. --map fake=Deepfakes (repeatable).")
 @click.option("--workers", default=2, show_default=True, help="Threads reading/writing images.")
+@click.option("--group-similar", "similar", type=Finite(0.0, 1.0), default=0.93, show_default=True,
+              help="Carve val/test by groups of near-duplicate crops (32x32 grey thumbnail "
+                   "correlation at or above this; 0: image by image).")
 def import_crops(src: Path, out: Path, size: int, val_fraction: float, test_fraction: float,
                  seed: int, fmt: str, geometry: str, mapping: tuple[str, ...],
-                 workers: int) -> None:
+                 workers: int, similar: float) -> None:
     """Image-folder dataset SRC (<split>/<class>/* or <class>/*) -> data folder for fit/evaluate.
 
     Folders youtube, real, Real, original_sequences are the class 'original'; other folders must
@@ -103,7 +107,7 @@ def import_crops(src: Path, out: Path, size: int, val_fraction: float, test_frac
 
     geom, origin = parse_geometry(geometry)
     cfg = ImportConfig(src, out, size, val_fraction, test_fraction, seed, fmt, geom, origin,
-                       parse_mapping(mapping), workers)
+                       parse_mapping(mapping), workers, similar=similar)
     click.echo(format_result(run_import(cfg)))
 
 
@@ -159,7 +163,8 @@ def fit(arch: str, data_dir: Path, out: Path, **opts) -> None:
     res = run_fit(FitConfig(arch, data_dir, out, verbose=verbose, **opts))
     click.echo(f"model: {res.model_path} ({res.parameters:,} parameters)")
     click.echo(f"best epoch {res.best_epoch + 1}, val AUC {res.best_val_auc}")
-    click.echo(f"threshold (Youden's J on validation P_fake): {res.threshold}")
+    click.echo(f"threshold (worst-case balanced accuracy over compression levels, validation): "
+               f"{res.threshold}")
     if res.degenerate:
         click.echo(f"WARNING: DEGENERATE MODEL: {res.degenerate['reason']}; export refuses it "
                    "without --force", err=True)

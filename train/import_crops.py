@@ -75,6 +75,7 @@ class ImportConfig:
     mapping: dict[str, str] = field(default_factory=dict)
     workers: int = 2
     progress: bool = True
+    similar: float = 0.0  # > 0: carve near-duplicate groups together (train.similar)
 
     def __post_init__(self) -> None:
         if self.size < 16:
@@ -206,15 +207,56 @@ def carve(images: list[Image], fraction: float, seed: int, into: str) -> list[Im
             else im for im in images]
 
 
+def carve_groups(images: list[Image], groups: dict[Path, int], fraction: float, seed: int,
+                 into: str) -> list[Image]:
+    """Move about ``fraction`` of the pool into split ``into`` by whole similarity groups (across
+    classes), keeping at least one pool image of every class."""
+    rng = np.random.default_rng(seed)
+    members: dict[int, list[int]] = defaultdict(list)
+    for i, im in enumerate(images):
+        if im.split is None:
+            members[groups[im.path]].append(i)
+    left = Counter(images[i].cls for m in members.values() for i in m)
+    target = fraction * sum(left.values())
+    keys = sorted(members)
+    rng.shuffle(keys)
+    chosen: set[int] = set()
+    for g in keys:
+        if len(chosen) >= target:
+            break
+        need = Counter(images[i].cls for i in members[g])
+        if any(left[c] - k < 1 for c, k in need.items()):
+            continue
+        chosen.update(members[g])
+        left.subtract(need)
+    return [Image(im.path, im.cls, im.video, into) if i in chosen else im
+            for i, im in enumerate(images)]
+
+
 def assign(scan: Scan, cfg: ImportConfig) -> list[Image]:
-    """Given splits are kept; val (and test, when not given) are carved from train/the pool."""
+    """Given splits are kept; val (and test, when not given) are carved from train/the pool.
+
+    With ``cfg.similar`` > 0, near-duplicate crops (see :mod:`train.similar`) are carved
+    together, so no crop's twin lands on the other side of the split.
+    """
     pool = [Image(i.path, i.cls, i.video, None) if i.split in (None, "train") else i
             for i in scan.images]
+    if cfg.similar > 0:
+        from .similar import similar_groups
+
+        free = [i.path for i in pool if i.split is None]
+        labels = similar_groups(free, cfg.similar)
+        groups = dict(zip(free, labels.tolist(), strict=True))
+        log.info("%d pool images in %d similarity groups (largest %d)", len(free),
+                 len(set(groups.values())), int(np.bincount(labels).max()) if len(free) else 0)
+        cut = lambda p, f, s, into: carve_groups(p, groups, f, s, into)  # noqa: E731
+    else:
+        cut = carve
     if "test" not in scan.given_splits and cfg.test_fraction > 0:
-        pool = carve(pool, cfg.test_fraction, cfg.seed, "test")
+        pool = cut(pool, cfg.test_fraction, cfg.seed, "test")
     if "val" not in scan.given_splits and cfg.val_fraction > 0:
         rest = 1.0 - (0 if "test" in scan.given_splits else cfg.test_fraction)
-        pool = carve(pool, cfg.val_fraction / rest, cfg.seed + 1, "val")
+        pool = cut(pool, cfg.val_fraction / rest, cfg.seed + 1, "val")
     return [Image(i.path, i.cls, i.video, "train") if i.split is None else i for i in pool]
 
 
@@ -344,6 +386,7 @@ def _write_records(cfg: ImportConfig, scan: Scan, images: list[Image], out: Path
         "synthetic": False,
         # What the ETL records under this key, for readers of either kind of data folder.
         "val_fraction": cfg.val_fraction,
+        "group_similar": cfg.similar,
         "test_fraction": cfg.test_fraction,
         "resume_key": {"size": cfg.size, "margin": cfg.geometry.scale, "seed": cfg.seed,
                        "split": "given" if "test" in scan.given_splits else "carved"},
