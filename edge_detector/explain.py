@@ -25,6 +25,7 @@ from .contract import ModelContract
 GRID = 7  # patches per axis
 PATCH_FRACTION = 0.25  # patch side / crop side: 32 px patches at 16 px steps on a 128 px crop
 FORWARD_PASSES = GRID * GRID + 1  # the occluded copies + the crop itself
+MAX_GRID = 32  # 1,025 forward passes
 BLUR_FRACTION = 1 / 16  # Gaussian sigma / crop side (8 px on 128 px)
 MAX_BATCH_BYTES = 64 << 20  # float32 input per ORT call: one call up to 256 px crops at GRID 7
 
@@ -43,17 +44,19 @@ class OcclusionMap:
 
     ``heat`` (s, s) float32: mean drop in P_fake over the patches covering each pixel (negative
     where blurring made the face look *more* fake); ``patch_drops`` (grid, grid) float32: the drop
-    of each patch, row-major from the top-left; ``starts``: the patches' top/left offsets on
-    either axis; ``p_fake``: the unoccluded crop's P_fake in the same batch.
+    of each patch, row-major from the top-left; ``p_occluded`` (grid, grid): P_fake with each
+    patch blurred; ``starts``: the patches' top/left offsets on either axis; ``p_fake``: the
+    unoccluded crop's P_fake in the same batch.
     """
 
     heat: np.ndarray
     patch_drops: np.ndarray
+    p_occluded: np.ndarray
     p_fake: float
     patch: int
     starts: np.ndarray
     forward_passes: int
-    calls: int
+    calls: int  # classifier.predict calls (ORT calls unless the model takes one face per call)
 
     @property
     def size(self) -> int:
@@ -73,8 +76,8 @@ class OcclusionMap:
 def patch_layout(size: int, grid: int = GRID,
                  patch_fraction: float = PATCH_FRACTION) -> tuple[int, np.ndarray]:
     """Patch side and the ``grid`` evenly spaced offsets that cover a ``size`` crop edge to edge."""
-    if grid < 1:
-        raise ValueError(f"grid must be >= 1, got {grid}")
+    if not 1 <= grid <= MAX_GRID:
+        raise ValueError(f"grid must be in [1, {MAX_GRID}], got {grid}")
     if not 0.0 < patch_fraction <= 1.0:
         raise ValueError(f"patch_fraction must be in (0, 1], got {patch_fraction}")
     patch = max(1, min(size, round(size * patch_fraction)))
@@ -98,11 +101,15 @@ def occlude(crop_bgr: np.ndarray, blurred_bgr: np.ndarray,
     return out
 
 
+def batch_step(size: int) -> int:
+    """Crops per ORT call: as many as fit in :data:`MAX_BATCH_BYTES` of float32 input."""
+    return max(1, MAX_BATCH_BYTES // (size * size * 3 * 4))
+
+
 def p_fake_of(classifier: Classifier, crops_bgr: np.ndarray) -> np.ndarray:
     """P_fake = 1 - P(original) of a batch of model-size crops, in ORT calls of bounded size."""
     contract = classifier.contract
-    per_crop = contract.input_size ** 2 * 3 * 4
-    step = max(1, MAX_BATCH_BYTES // per_crop)
+    step = batch_step(contract.input_size)
     probs = [classifier.predict(crops_bgr[i : i + step]) for i in range(0, len(crops_bgr), step)]
     return np.clip(1.0 - np.concatenate(probs)[:, contract.original_index], 0.0, 1.0)
 
@@ -133,7 +140,6 @@ def occlusion_map(classifier: Classifier, crop_bgr: np.ndarray, grid: int = GRID
             batch[k] = crop
             batch[k, y : y + patch, x : x + patch] = soft[y : y + patch, x : x + patch]
             k += 1
-    per_call = max(1, MAX_BATCH_BYTES // (size * size * 3 * 4))
     p = p_fake_of(classifier, batch)
     drops = (p[0] - p[1:]).astype(np.float32)
     total = np.zeros((size, size), np.float64)
@@ -142,6 +148,7 @@ def occlusion_map(classifier: Classifier, crop_bgr: np.ndarray, grid: int = GRID
         total[y : y + patch, x : x + patch] += d
         count[y : y + patch, x : x + patch] += 1
     heat = (total / np.maximum(count, 1)).astype(np.float32)
-    return OcclusionMap(heat=heat, patch_drops=drops.reshape(grid, grid), p_fake=float(p[0]),
+    return OcclusionMap(heat=heat, patch_drops=drops.reshape(grid, grid),
+                        p_occluded=p[1:].astype(np.float32).reshape(grid, grid), p_fake=float(p[0]),
                         patch=patch, starts=starts, forward_passes=len(batch),
-                        calls=-(-len(batch) // per_call))
+                        calls=-(-len(batch) // batch_step(size)))

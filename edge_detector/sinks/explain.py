@@ -144,7 +144,8 @@ class ExplainSink(Sink):
         png = encode_png(render_overlay(c.crop_bgr, omap))
         buf = io.BytesIO()
         np.savez_compressed(
-            buf, heat=omap.heat, patch_drops=omap.patch_drops, starts=omap.starts,
+            buf, heat=omap.heat, patch_drops=omap.patch_drops, p_occluded=omap.p_occluded,
+            starts=omap.starts,
             patch=np.int64(omap.patch), p_fake=np.float32(omap.p_fake),
             run_p_fake=np.float32(c.p_fake), crop_bgr=c.crop_bgr, frame=np.int64(c.frame),
             face=np.int64(c.face), track=np.int64(c.track))
