@@ -87,11 +87,13 @@ def test_without_explain_nothing_changes(tmp_path, face_video, tiny_onnx):
 
 
 def test_explain_without_a_number_uses_the_default(tmp_path, face_video, tiny_onnx):
-    res = invoke(face_video, "--model", tiny_onnx, "-o", tmp_path / "o", "--no-video",
-                 "--no-report", "--explain")
+    res = invoke(face_video, "--model", tiny_onnx, "-o", tmp_path / "o", "--no-video", "--explain")
     assert res.exit_code == 0, res.output
     faces = json.loads((tmp_path / "o" / "summary.json").read_text())["explain"]["faces"]
-    assert 1 <= len([f for f in faces if f["reason"] == "top"]) <= 6
+    tops = {f["frame"] for f in faces if f["reason"] == "top"}
+    assert 1 <= len(tops) <= 6
+    page = Page((tmp_path / "o" / "report.html").read_text())
+    assert tops == {int(t["data-frame"]) for t in page.find("figure", "thumb")}  # the same frames
 
 
 @pytest.mark.parametrize("args, message", [
