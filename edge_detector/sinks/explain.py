@@ -110,13 +110,6 @@ class ExplainSink(Sink):
 
     def open(self, info: VideoInfo, contract: ModelContract) -> None:
         self.selector = FaceSelector(self.count, thumbnail_gap_s(info))
-        try:
-            self.folder.mkdir(exist_ok=True)
-            for old in self.folder.glob("frame*-face*.*"):  # a --force re-run's stale maps
-                if old.suffix in (".png", ".npz"):
-                    old.unlink()
-        except OSError as exc:
-            raise write_error(self.folder, exc) from exc
 
     def write(self, result: FrameResult) -> None:
         self.selector.offer(result)
@@ -125,6 +118,13 @@ class ExplainSink(Sink):
         if run.interrupted:
             run.warnings.append("explanations skipped: the run was interrupted")
             return
+        try:
+            self.folder.mkdir(exist_ok=True)
+            for stale in self.folder.glob("frame*-face*.*"):  # an earlier (--force) run's maps
+                if stale.suffix in (".png", ".npz"):
+                    stale.unlink()
+        except OSError as exc:
+            raise write_error(self.folder, exc) from exc
         size = self.classifier.contract.input_size
         patch, _ = patch_layout(size)
         faces, t0 = [], time.perf_counter()

@@ -95,6 +95,8 @@ def test_cost_is_the_stated_number_of_forward_passes(tmp_path, model):
     assert m.heat.shape == (clf.input_size, clf.input_size) and m.heat.dtype == np.float32
     assert np.isfinite(m.heat).all() and 0.0 <= m.p_fake <= 1.0
     np.testing.assert_allclose(m.patch_drops, m.p_fake - m.p_occluded, atol=1e-6)
+    again = occlusion_map(clf, noise(clf.input_size))
+    np.testing.assert_array_equal(m.heat, again.heat)  # deterministic with every model
 
 
 def test_patch_layout_covers_the_crop_edge_to_edge():

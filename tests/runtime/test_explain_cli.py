@@ -155,3 +155,30 @@ def test_explaining_never_imports_tensorflow_or_onnx(tmp_path, face_video, tiny_
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip().splitlines()[-1] == "0 []"
     assert json.loads((tmp_path / "o" / "summary.json").read_text())["explain"]["faces"]
+
+
+def test_force_rerun_replaces_the_maps_and_an_interrupted_run_writes_none(tmp_path, face_video,
+                                                                          tiny_onnx):
+    from edge_detector import OnnxClassifier
+    from edge_detector.sinks.explain import ExplainSink
+
+    out = tmp_path / "o"
+    assert invoke(face_video, "--model", tiny_onnx, "-o", out, "--no-video", "--no-report",
+                  "--explain", 3).exit_code == 0
+    stale = out / "explain" / "frame999999-face0.png"
+    stale.write_bytes(b"old")
+    assert invoke(face_video, "--model", tiny_onnx, "-o", out, "--no-video", "--no-report",
+                  "--explain", 1, "--force").exit_code == 0
+    faces = json.loads((out / "summary.json").read_text())["explain"]["faces"]
+    assert len(list((out / "explain").iterdir())) == 2 * len(faces) and not stale.exists()
+
+    class Run:
+        interrupted, warnings, outputs, explain = True, [], {}, None
+
+    sink = ExplainSink(tmp_path / "x", OnnxClassifier(tiny_onnx), 2)
+    sink.open(type("Info", (), {"frame_count": 10, "fps": 25.0})(), None)
+    run = Run()
+    sink.close(run)
+    assert run.explain is None and "explain" not in run.outputs
+    assert run.warnings == ["explanations skipped: the run was interrupted"]
+    assert not (tmp_path / "x").exists()
