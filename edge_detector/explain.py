@@ -85,9 +85,14 @@ def patch_layout(size: int, grid: int = GRID,
     return patch, starts
 
 
+def blur_sigma(size: int) -> float:
+    """The occluder's Gaussian sigma in pixels for a ``size`` crop."""
+    return max(1.0, size * BLUR_FRACTION)
+
+
 def blurred_copy(crop_bgr: np.ndarray, sigma: float | None = None) -> np.ndarray:
     """The crop with its fine texture removed: what an occluded patch is replaced by."""
-    sigma = max(1.0, crop_bgr.shape[0] * BLUR_FRACTION) if sigma is None else sigma
+    sigma = blur_sigma(crop_bgr.shape[0]) if sigma is None else sigma
     return cv2.GaussianBlur(crop_bgr, (0, 0), sigmaX=sigma, sigmaY=sigma,
                             borderType=cv2.BORDER_REFLECT_101)
 

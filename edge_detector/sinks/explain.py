@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import atomic
 from ..contract import ModelContract
-from ..explain import BLUR_FRACTION, GRID, Classifier, occlusion_map, patch_layout
+from ..explain import FORWARD_PASSES, GRID, Classifier, blur_sigma, occlusion_map, patch_layout
 from ..heatmap import encode_png, render_overlay
 from ..results import ExplainedFace, ExplainRecord, RunResult
 from ..timeline import thumbnail_gap_s
@@ -132,8 +132,8 @@ class ExplainSink(Sink):
             faces.append(self._explain(reason, c))
         ms = (time.perf_counter() - t0) * 1e3
         run.explain = ExplainRecord(
-            grid=GRID, patch_px=patch, blur_sigma_px=round(max(1.0, size * BLUR_FRACTION), 2),
-            forward_passes_per_face=GRID * GRID + 1, ms_per_face=ms / len(faces) if faces else 0.0,
+            grid=GRID, patch_px=patch, blur_sigma_px=round(blur_sigma(size), 2),
+            forward_passes_per_face=FORWARD_PASSES, ms_per_face=ms / len(faces) if faces else 0.0,
             faces=tuple(faces), folder=self.folder.name)
         run.outputs[self.name] = self.folder
         log.info("explained %d faces in %.0f ms", len(faces), ms)
