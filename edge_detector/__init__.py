@@ -18,6 +18,7 @@ from .errors import (
     SinkError,
     SourceError,
 )
+from .explain import OcclusionMap, occlusion_map
 from .faces import FaceDetector, crop_box, crop_face, crop_faces
 from .preprocess import preprocess
 from .types import Face, FaceDetections, Faces, Frame, FrameResult, VideoSummary
@@ -26,6 +27,6 @@ from .version import __version__ as __version__
 __all__ = [
     "FFPP_CLASSES", "METADATA_KEY", "EdgeDetectError", "Face", "FaceDetections", "FaceDetector",
     "Faces", "Frame", "FrameResult", "ModelContract", "ModelContractError", "ModelError",
-    "ModelIntegrityError", "OnnxClassifier", "SinkError", "SourceError", "VideoSummary",
-    "crop_box", "crop_face", "crop_faces", "preprocess",
+    "ModelIntegrityError", "OcclusionMap", "OnnxClassifier", "SinkError", "SourceError",
+    "VideoSummary", "crop_box", "crop_face", "crop_faces", "occlusion_map", "preprocess",
 ]

@@ -19,6 +19,7 @@ from .gating import DEFAULT_DETECT, DEFAULT_FULL_EVERY, DETECT_MODES
 from .interrupts import exit_code, handle_signals, signalled
 from .notices import SYNTHETIC_WARNING
 from .policy import AGGREGATIONS, DEFAULT_THRESHOLD
+from .sinks.explain import DEFAULT_EXPLAIN, MAX_EXPLAIN
 from .verdicts import display_method
 from .zoo import resolve_model
 
@@ -40,6 +41,16 @@ def _sha256(ctx, param, value):
     if value is not None and (len(value) != 64 or any(c not in "0123456789abcdefABCDEF" for c in value)):
         raise click.BadParameter("expected 64 hex digits (a SHA-256)", ctx, param)
     return value.lower() if value else None
+
+
+class ExplainCount(click.IntRange):
+    """``--explain [N]``: an optional count, with a hint when click took SOURCE as the count."""
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and not value.strip().lstrip("+-").isdigit():
+            self.fail(f"expects an optional number of faces, got {value!r} (put SOURCE before "
+                      "--explain, or give a number: --explain 6)", param, ctx)
+        return super().convert(value, param, ctx)
 
 
 class OneLineCommand(click.Command):
@@ -138,20 +149,25 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
 @click.option("--cluster", metavar="ADDRESS",
               help="Folder source: run on Dask: tcp://HOST:8786, or local[:N] for a LocalCluster "
                    "(needs the 'cluster' extra).")
+@click.option("--explain", type=ExplainCount(1, MAX_EXPLAIN), is_flag=False, flag_value=DEFAULT_EXPLAIN,
+              default=None, metavar="[N]",
+              help=f"Occlusion heatmaps (explain/, report) for the N most suspicious frames' faces "
+                   f"and each of the N most suspicious tracks' top face [N={DEFAULT_EXPLAIN}; "
+                   f"max {MAX_EXPLAIN}]. Off by default.")
 @click.option("--quiet", "-q", is_flag=True, help="Only errors.")
 @click.option("--verbose", "-v", count=True)
 @click.version_option(package_name="edge-deepfake-detector")
 def main(source, model, webcam, camera, output, force, every, max_frames, threshold, aggregation,
          face_conf, det_size, det_keep_aspect, detect_mode, full_every, face_model, face_config,
          face_model_sha256, face_config_sha256, threads, write_video, report, display,
-         record, realtime, recursive, workers, cluster, quiet, verbose):
+         record, realtime, recursive, workers, cluster, explain, quiet, verbose):
     """Detect face forgeries in SOURCE (video, image, folder or stream URL) or a live camera."""
     _setup_logging(verbose, quiet)
     request = Request(
         source=source, camera=camera if camera is not None else 0 if webcam else None,
         realtime=realtime, recursive=recursive, workers=workers, cluster=cluster, out_dir=output,
         force=force, write_video=write_video, report=report, display=display, record=record,
-        max_frames=max_frames, quiet=quiet,
+        max_frames=max_frames, quiet=quiet, explain=explain,
     )
     with handle_signals():
         try:
@@ -207,6 +223,7 @@ class Request:
     record: bool = False
     max_frames: int | None = None
     quiet: bool = False
+    explain: int | None = None
 
     @property
     def is_folder(self) -> bool:
@@ -220,6 +237,10 @@ class Request:
             raise click.UsageError("missing SOURCE (a video, image, folder or URL) or --webcam")
         if self.cluster and not self.is_folder:
             raise click.UsageError("--cluster works on a folder SOURCE only")
+        if self.explain and self.is_folder:
+            raise click.UsageError("--explain works on one video, image or stream, not a folder scan")
+        if self.explain and self.camera is not None and not self.record:
+            raise click.UsageError("--explain needs an output folder: add --record")
         if self.cluster and self.workers > 1:
             raise click.UsageError("give either --workers (local processes) or --cluster, not both")
         if self.cluster:
@@ -261,7 +282,10 @@ def _analyse(req: Request, spec: PipelineSpec) -> int:
             write_video=req.write_video, report=req.report,
             display=req.display if req.display is not None else (live and not req.realtime),
             max_frames=req.max_frames, force=req.force, progress=not req.quiet and not is_live,
+            explain=req.explain,
         )
+        if req.explain and opts.out_dir is None:
+            raise click.UsageError("--explain needs an output folder: add --record or -o")
         result = run_source(src, pipeline, opts)
     for w in result.warnings:
         if w != SYNTHETIC_WARNING:  # already said once, before the run

@@ -89,7 +89,7 @@ class Pipeline:
             "crop_ms": (t2 - t1) * 1e3,
             "classify_ms": (t3 - t2) * 1e3,
         }
-        return FrameResult(frame, classified, True, timings)
+        return FrameResult(frame, classified, True, timings, crops_bgr=crops)
 
     def run(self, frames: Iterable[Frame]) -> Iterator[FrameResult]:
         """Results in frame order; ``decode_ms`` is the time spent waiting for each frame."""

@@ -28,6 +28,45 @@ class DetectorInfo:
     window_passes: int | None = None
 
 
+@dataclass(frozen=True)
+class ExplainedFace:
+    """One face with an occlusion map: where it is, why it was picked, and its two files."""
+
+    frame: int
+    time_s: float
+    face: int
+    track: int
+    p_fake: float  # as the run classified it
+    label: str
+    method: str
+    reason: str  # "top": among the most suspicious frames; "track": its track's highest P_fake
+    peak_drop: float  # the largest P_fake drop one patch caused
+    overlay: str  # PNG, relative to the output folder
+    map: str  # npz, relative to the output folder
+    png: bytes = field(default=b"", repr=False, compare=False)  # the overlay, for the report
+
+    def record(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if k != "png"}
+
+
+@dataclass(frozen=True)
+class ExplainRecord:
+    """The explanations of a run (``--explain``) and what they cost."""
+
+    grid: int
+    patch_px: int
+    blur_sigma_px: float
+    forward_passes_per_face: int
+    ms_per_face: float
+    faces: tuple[ExplainedFace, ...]
+    folder: str = "explain"
+
+    def record(self) -> dict[str, Any]:
+        return {"method": "occlusion (patch replaced by a Gaussian-blurred copy)",
+                **{k: v for k, v in asdict(self).items() if k != "faces"},
+                "faces": [f.record() for f in self.faces]}
+
+
 @dataclass
 class RunResult:
     """The outcome of one source: verdict, what produced it, where the files are, and speed.
@@ -49,6 +88,7 @@ class RunResult:
     interrupted: bool = False
     warnings: list[str] = field(default_factory=list)
     outputs: dict[str, Path] = field(default_factory=dict)
+    explain: ExplainRecord | None = None  # set by the explain sink (--explain)
 
     @property
     def seconds(self) -> float | None:
@@ -87,4 +127,5 @@ def summary_record(run: RunResult) -> dict[str, Any]:
         "interrupted": run.interrupted,
         "warnings": run.warnings,
         "outputs": {k: str(v.name) for k, v in run.outputs.items()},
+        **({"explain": run.explain.record()} if run.explain is not None else {}),
     }

@@ -36,6 +36,7 @@ class RunOptions:
     max_frames: int | None = None
     force: bool = False
     progress: bool = False
+    explain: int | None = None  # occlusion maps for this many suspicious faces (--explain)
 
 
 def prepare_output(out_dir: Path, force: bool) -> None:
@@ -64,7 +65,8 @@ def run_source(source: FrameSource, pipeline: Pipeline, opts: RunOptions,
     if sinks is None:
         sinks = default_sinks(info, opts.out_dir, video=opts.write_video, report=opts.report,
                               progress=opts.progress, display=opts.display,
-                              max_frames=opts.max_frames)
+                              max_frames=opts.max_frames, explain=opts.explain,
+                              classifier=pipeline.classifier)
     agg = VideoAggregator(contract, pipeline.policy)
     warnings = [SYNTHETIC_WARNING] if contract.synthetic_demo else []
     stage_sum: dict[str, float] = {}

@@ -8,7 +8,13 @@ import cv2
 import numpy as np
 
 from .contract import ModelContract
-from .types import FrameResult
+from .types import FrameResult, VideoInfo
+
+
+def thumbnail_gap_s(info: VideoInfo) -> float:
+    """Seconds between two suspicious frames worth showing: 1 s, less for clips under 12 s."""
+    duration = (info.frame_count or 0) / info.fps if info.fps else 0.0
+    return min(1.0, duration / 12) if duration else 1.0
 
 
 @dataclass(frozen=True)

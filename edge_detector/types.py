@@ -184,6 +184,9 @@ class FrameResult:
     faces: Faces
     analysed: bool
     timings_ms: dict[str, float] = field(default_factory=dict)
+    # The model-size BGR crops the classifier saw, one per face (analysed frames only). A view of a
+    # buffer the pipeline reuses on the next frame: copy what you keep.
+    crops_bgr: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

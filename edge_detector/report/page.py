@@ -18,7 +18,7 @@ from ..contract import ModelContract
 from ..errors import SinkError
 from ..notices import SYNTHETIC_WARNING
 from ..policy import FAKE, NO_FACE, UNCERTAIN, DecisionPolicy
-from ..results import RunResult
+from ..results import ExplainedFace, ExplainRecord, RunResult
 from ..timeline import Timeline, TimelinePoint
 from ..types import VideoInfo, VideoSummary
 from ..values import finite_or_none as _num
@@ -53,7 +53,9 @@ def render_report(run: RunResult, timeline: Timeline) -> str:
         key_numbers=_key_numbers(run),
         image=image,
         timeline_chart=None if image else Markup(_timeline_chart(run, timeline)),
-        thumbnails=_thumbnails(timeline, run.policy),
+        thumbnails=_thumbnails(timeline, run.policy, run.explain),
+        explained=_explained(run.explain, timeline),
+        explain_note=EXPLAIN_NOTE if run.explain is not None else None,
         methods=Markup(_methods(s, contract)),
         tracks=Markup(_tracks(s)),
         model_card=_model_card(run),
@@ -192,13 +194,39 @@ def _gaps(ax: svg.Axes, points: list[TimelinePoint], step: float) -> list[str]:
     return out
 
 
-def _thumbnails(timeline: Timeline, policy: DecisionPolicy) -> list[dict[str, Any]]:
+def _thumbnails(timeline: Timeline, policy: DecisionPolicy,
+                explain: ExplainRecord | None) -> list[dict[str, Any]]:
     out = []
     for rank, t in enumerate(timeline.thumbnails, 1):
         caption = (f"#{rank} · frame {t.frame} · {t.time_s:.2f} s · P_fake {t.p_fake:.3f}"
                    + (f" · {display_method(t.method)}" if policy.is_fake(t.p_fake) else ""))
-        out.append({"frame": t.frame, "src": hk.img_data_uri(t.jpeg), "caption": caption})
+        heat = [_heat(f) for f in (explain.faces if explain else ()) if f.frame == t.frame]
+        out.append({"frame": t.frame, "src": hk.img_data_uri(t.jpeg), "caption": caption,
+                    "heat": heat})
     return out
+
+
+EXPLAIN_NOTE = (
+    "Occlusion maps: each patch of the face crop the model saw was replaced by a blurred copy of "
+    "itself, one at a time; warm colours mark where that lowered P_fake most (full colour = the "
+    "drop on the bar). They show which regions the model's score depends on, not proof that "
+    "those regions were manipulated, and they say nothing about faces or frames not shown.")
+
+
+def _heat(f: ExplainedFace) -> dict[str, Any]:
+    why = "most suspicious frames" if f.reason == "top" else f"highest P_fake of track #{f.track}"
+    caption = (f"frame {f.frame} · face {f.face} · P_fake {f.p_fake:.3f} · largest drop "
+               f"{f.peak_drop:.3f} ({why})")
+    return {"frame": f.frame, "face": f.face, "src": hk.img_data_uri(f.png, "image/png"),
+            "caption": caption, "file": f.overlay}
+
+
+def _explained(explain: ExplainRecord | None, timeline: Timeline) -> list[dict[str, Any]]:
+    """Explained faces whose frame has no thumbnail (track maxima, or N above the thumbnails)."""
+    if explain is None:
+        return []
+    shown = {t.frame for t in timeline.thumbnails}
+    return [_heat(f) for f in explain.faces if f.frame not in shown]
 
 
 def _methods(s: VideoSummary, contract: ModelContract) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..types import VideoInfo
 from .base import Sink, StopRun, free_bytes, write_error
+from .explain import DEFAULT_EXPLAIN, MAX_EXPLAIN, ExplainSink
 from .files import (
     LOW_SPACE_BYTES,
     NO_FACE_LABEL,
@@ -24,7 +25,8 @@ from .live import DisplaySink, ProgressSink, display_available
 from .verdict import ImageSink, ReportSink, SummarySink
 
 __all__ = [
-    "LOW_SPACE_BYTES", "NO_FACE_LABEL", "CsvSink", "CsvWriter", "DisplaySink", "ImageSink",
+    "DEFAULT_EXPLAIN", "LOW_SPACE_BYTES", "MAX_EXPLAIN", "NO_FACE_LABEL", "CsvSink", "CsvWriter",
+    "DisplaySink", "ExplainSink", "ImageSink",
     "ProgressSink", "ReportSink", "Sink", "StopRun", "SummarySink", "VideoSink", "VideoWriter",
     "csv_columns", "default_sinks", "display_available", "free_bytes", "write_error",
     "write_image", "write_json",
@@ -33,9 +35,11 @@ __all__ = [
 
 def default_sinks(info: VideoInfo, out_dir: Path | None, *, video: bool = True,
                   report: bool = True, progress: bool = False, display: bool = False,
-                  max_frames: int | None = None) -> list[Sink]:
+                  max_frames: int | None = None, explain: int | None = None,
+                  classifier=None) -> list[Sink]:
     """The CLI's outputs, in closing order: files first, then summary.json listing them, then the
-    report; ``out_dir=None`` writes no file (live preview)."""
+    report; ``out_dir=None`` writes no file (live preview). ``explain``: occlusion maps of that
+    many suspicious faces (and track maxima), computed with ``classifier``."""
     sinks: list[Sink] = []
     if out_dir is not None:
         sinks.append(CsvSink(out_dir / "frames.csv"))
@@ -43,6 +47,8 @@ def default_sinks(info: VideoInfo, out_dir: Path | None, *, video: bool = True,
             sinks.append(ImageSink(out_dir / "annotated.jpg"))
         elif video:
             sinks.append(VideoSink(out_dir / "annotated.mp4", max_frames))
+        if explain:
+            sinks.append(ExplainSink(out_dir / "explain", classifier, explain))
         sinks.append(SummarySink(out_dir / "summary.json"))
         if report:
             sinks.append(ReportSink(out_dir / "report.html"))

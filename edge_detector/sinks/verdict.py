@@ -9,7 +9,7 @@ import numpy as np
 
 from ..contract import ModelContract
 from ..results import RunResult, summary_record
-from ..timeline import Timeline
+from ..timeline import Timeline, thumbnail_gap_s
 from ..types import FrameResult, VideoInfo
 from .base import Sink
 from .files import write_image, write_json
@@ -59,8 +59,7 @@ class ReportSink(Sink):
         self.timeline: Timeline | None = None
 
     def open(self, info: VideoInfo, contract: ModelContract) -> None:
-        duration = (info.frame_count or 0) / info.fps if info.fps else 0.0
-        self.timeline = Timeline(contract, min_gap_s=min(1.0, duration / 12) if duration else 1.0)
+        self.timeline = Timeline(contract, min_gap_s=thumbnail_gap_s(info))
 
     def write(self, result: FrameResult) -> None:
         self.timeline.add(result)
