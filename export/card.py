@@ -66,7 +66,7 @@ def write_card(
         # None, or why the model is degenerate (only exported with --force): it does not detect
         "degenerate": contract.extra.get("degenerate"),
         "threshold": contract.threshold,
-        "threshold_method": contract.extra.get("threshold_method"),
+        "threshold_method": contract.threshold_method or contract.extra.get("threshold_method"),
         "contract": contract.to_dict(),
         "files": files,
     }

@@ -39,6 +39,8 @@ from .samples import CropSet, calibration_crops, generated_crops, held_out_crops
 from .source import load_source
 
 log = logging.getLogger(__name__)
+# The decision fields fit writes into run.json's contract and export carries into the model's.
+DECISION_FIELDS = ("threshold_method", "threshold_real", "threshold_fake", "band_rule")
 
 DEFAULT_PARITY_COUNT = 128
 DEFAULT_CALIBRATION_COUNT = 300
@@ -146,6 +148,7 @@ def export_keras_model(
     source_sha256: str | None = None,
     extra: dict[str, Any] | None = None,
     threshold: float | None = None,
+    decision: dict[str, Any] | None = None,
     int8: bool = False,
     calibration: CropSet | None = None,
     held_out: CropSet | None = None,
@@ -157,7 +160,9 @@ def export_keras_model(
 
     ``parity_crops`` default to generated images; for int8, ``calibration`` and ``held_out``
     default to generated images too (fine for benchmarks, not for a shipped model).
-    ``threshold``: the decision threshold chosen on validation data (written to the contract).
+    ``threshold``: the decision threshold chosen on validation data (written to the contract);
+    ``decision``: its rule and the three-level band (``threshold_method``, ``threshold_real``,
+    ``threshold_fake``, ``band_rule``), written as the contract's typed fields.
     """
     out_path = Path(out_path)
     if out_path.suffix != ".onnx":
@@ -172,7 +177,8 @@ def export_keras_model(
                 model_name=model_name or out_path.stem, parameters=int(model.count_params()),
                 trained_on=trained_on, synthetic_demo=bool(synthetic_demo),
                 crop_margin=float(crop_geometry.scale if crop_geometry else crop_margin),
-                crop_geometry=crop_geometry, threshold=threshold)
+                crop_geometry=crop_geometry, threshold=threshold,
+                **{k: v for k, v in (decision or {}).items() if k in DECISION_FIELDS})
     raw = keras_probs(model, parity_crops.images, ModelContract(**base))
     kind = _output_kind(raw)
     contract = ModelContract(**base, output=kind, extra={
@@ -293,6 +299,8 @@ def export_model(
     threshold = src.run.get("threshold")
     if threshold is not None:
         extra["threshold_method"] = src.run.get("threshold_method")
+    run_contract = src.run.get("contract") or {}
+    decision = {k: run_contract.get(k) for k in DECISION_FIELDS}
     return export_keras_model(
         src.model, out, src.class_names,
         architecture=src.architecture, model_name=name, trained_on=src.trained_on,
@@ -300,7 +308,7 @@ def export_model(
         crop_geometry=src.crop_geometry, opset=opset,
         parity_crops=parity, tolerance=tolerance,
         source_file=src.path.name if src.path else None, source_sha256=src.sha256,
-        extra=extra or None, threshold=threshold,
+        extra=extra or None, threshold=threshold, decision=decision,
         int8=int8, calibration=calibration, held_out=held_out, min_agreement=min_agreement,
         force=force, threads=threads,
     )

@@ -79,3 +79,21 @@ def test_fit_verdict_counts_without_data_and_a_trained_model_passes(tmp_path, cr
     card = json.loads((tmp_path / "good.card.json").read_text())
     assert card["degenerate"] is None and card["threshold"] == pytest.approx(0.42)
     assert card["threshold_method"] == "Youden's J on val"
+
+
+def test_export_carries_the_three_level_band_from_run_json(tmp_path, crop_dir, capsys):
+    from edge_detector import OnnxClassifier
+
+    run = write_run_dir(_trained(crop_dir), tmp_path / "band", CLASSES, {"arch": "probe"})
+    band = {"threshold_real": 0.2, "threshold_fake": 0.7, "threshold_method": "worst case",
+            "band_rule": "95 % precision"}
+    (run / "run.json").write_text(json.dumps({"degenerate": None, "threshold": 0.42,
+                                              "threshold_method": "worst case",
+                                              "contract": {"threshold": 0.42, **band}}))
+    out = tmp_path / "band.onnx"
+    assert main([str(run), "--out", str(out), "--data", str(crop_dir)]) == 0
+    c = OnnxClassifier(out).contract
+    assert c.band == (0.2, 0.7) and c.threshold_method == "worst case"
+    assert c.band_rule == "95 % precision" and c.threshold == pytest.approx(0.42)
+    card = json.loads((tmp_path / "band.card.json").read_text())
+    assert card["contract"]["threshold_real"] == 0.2 and card["threshold_method"] == "worst case"
