@@ -46,3 +46,18 @@ def test_user_threshold_gives_two_levels(band_model, face_video, tmp_path):
     assert res.exit_code == 0, res.output
     s = json.loads((out / "summary.json").read_text())
     assert s["verdict"] == "FAKE" and s["verdict_levels"] == 2 and s["threshold_real"] is None
+
+
+def test_a_folder_scan_lists_uncertain_videos(band_model, tmp_path):
+    from tests.media import write_video
+
+    clips = tmp_path / "clips"
+    write_video(clips / "a.mp4", frames=6, size=(240, 160))
+    out = tmp_path / "scan"
+    res = CliRunner().invoke(main, [str(clips), "--model", str(band_model), "-o", str(out),
+                                    "--no-video", "--no-report"])
+    assert res.exit_code == 0, res.output
+    with (out / "summary.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert [r["verdict"] for r in rows] == ["UNCERTAIN"]
+    assert "UNCERTAIN" in res.output
