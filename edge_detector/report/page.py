@@ -232,8 +232,9 @@ def _explained(explain: ExplainRecord | None, timeline: Timeline) -> list[dict[s
 def _methods(s: VideoSummary, contract: ModelContract) -> str:
     if not s.method_share:
         return '<p class="muted">no face was judged FAKE</p>'
-    colors = {m: hk.class_color(m, contract.class_names) for m in s.method_share}
-    return hk.bar_chart(s.method_share, colors)
+    shares = {display_method(m): v for m, v in s.method_share.items()}
+    colors = {display_method(m): hk.class_color(m, contract.class_names) for m in s.method_share}
+    return hk.bar_chart(shares, colors)
 
 
 def _tracks(s: VideoSummary) -> str:
