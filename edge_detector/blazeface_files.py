@@ -82,12 +82,12 @@ MODELS = {
         "blazeface", "blazeface_short_range.onnx",
         "8b880895366005885f09d7968bb88b17af8a07b1eda1d6cf128131cb7ce6ca99",
         "face_detection_short_range.tflite", SHORT_RANGE_ANCHORS, 0.5,
-        BoxMapping(-0.019, -0.125, 0.898, 1.226)),
+        BoxMapping(-0.010, -0.119, 0.910, 1.239)),
     "blazeface-full": BlazeFaceModel(
         "blazeface-full", "blazeface_full_range.onnx",
         "55ffc781476959eb410df8603616f4713f94c0cb3f8891b6f43f568f7d7c38ba",
         "face_detection_full_range.tflite", FULL_RANGE_ANCHORS, 0.5,
-        BoxMapping(0.025, -0.068, 0.868, 1.180)),
+        BoxMapping(0.016, -0.068, 0.872, 1.187)),
 }
 
 
