@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -31,13 +32,15 @@ if __package__ in (None, ""):
 import cv2
 import numpy as np
 
-from benchmarks.detect_modes import FIXTURE_CLIPS, _ratio, end_to_end
+from benchmarks.detect_modes import FIXTURE_CLIPS, _ratio, reference_fps
 from edge_detector.blazeface import BlazeFaceDetector
 from edge_detector.blazeface_files import MODELS, BoxMapping
 from edge_detector.build import PipelineSpec, build_pipeline
 from edge_detector.classifier import OnnxClassifier
 from edge_detector.faces import FaceDetector, crop_box, crop_faces
 from edge_detector.pipeline import Pipeline
+from edge_detector.runner import RunOptions, run_source
+from edge_detector.sources import open_source
 from edge_detector.tracking import iou_matrix
 from edge_detector.zoo import resolve_model
 
@@ -157,6 +160,36 @@ def _q(v: list[float], q: float) -> float | None:
     return float(np.quantile(v, q)) if v else None
 
 
+def end_to_end(video: Path, pipes: dict[str, Pipeline], repeats: int, max_frames: int,
+               threads: int, reference: bool) -> dict[str, dict]:
+    """Per pipeline (and the reference): FPS of each round, detect and encode ms per frame."""
+    names = [*pipes, "reference"] if reference else list(pipes)
+    runs: dict[str, dict] = {n: {"fps_runs": [], "detect_ms_runs": [], "encode_ms_runs": []}
+                             for n in names}
+    with tempfile.TemporaryDirectory(prefix="edge-blazeface-") as tmp:
+        for r in range(repeats):
+            for n in names[r % len(names):] + names[: r % len(names)]:  # rotate the order
+                if n == "reference":
+                    out = reference_fps(video, max_frames, threads, Path(tmp))
+                    runs[n]["fps_runs"].append(out["fps"])
+                    runs[n]["with_face"] = out["with_face"]
+                    continue
+                opts = RunOptions(Path(tmp) / f"{n}-{r}", write_video=True, report=False,
+                                  force=True, max_frames=max_frames)
+                with open_source(video) as src:
+                    res = run_source(src, pipes[n].fresh(), opts)
+                runs[n]["fps_runs"].append(res.fps)
+                runs[n]["detect_ms_runs"].append(res.stage_ms.get("detect_ms", 0.0))
+                runs[n]["encode_ms_runs"].append(res.stage_ms.get("encode_ms", 0.0))
+                runs[n]["with_face"] = res.summary.frames_with_faces
+                runs[n]["frames"] = res.summary.frames_read
+    for v in runs.values():
+        v["fps"] = float(np.median(v["fps_runs"]))
+        v["detect_ms"] = _med(v["detect_ms_runs"])
+        v["encode_ms"] = _med(v["encode_ms_runs"])
+    return runs
+
+
 def speed(clips: dict[str, Path], model: Path, repeats: int, max_frames: int, threads: int,
           reference: bool) -> dict[str, dict]:
     pipes: dict[str, Pipeline] = {}
@@ -186,14 +219,17 @@ def render_agree(res: dict[str, dict]) -> str:
 
 
 def render_speed(res: dict[str, dict]) -> str:
-    lines = ["| clip | pipeline | end-to-end FPS (median) | rounds | vs reference | vs ssd track |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| clip | pipeline | end-to-end FPS (median) | rounds | detect ms/frame | encode ms/frame "
+             "| frames with faces | vs reference (per round) | vs ssd track (per round) |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for clip, rows in res.items():
         for n, r in rows.items():
             ref = _ratio(r, rows["reference"]) if "reference" in rows and n != "reference" else "—"
             base = _ratio(r, rows["ssd track"]) if n != "ssd track" else "—"
+            faces = f"{r.get('with_face', '—')}" + (f"/{r['frames']}" if "frames" in r else " (top face)")
             lines.append(f"| {clip} | {n} | {r['fps']:.1f} | "
-                         f"{', '.join(f'{v:.1f}' for v in r['fps_runs'])} | {ref} | {base} |")
+                         f"{', '.join(f'{v:.1f}' for v in r['fps_runs'])} | {_f(r['detect_ms'], 1)} | "
+                         f"{_f(r['encode_ms'], 1)} | {faces} | {ref} | {base} |")
     return "\n".join(lines)
 
 
