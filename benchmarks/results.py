@@ -74,11 +74,13 @@ class ModelResult:
 
 @dataclass(frozen=True)
 class DetectorCell:
-    """SSD face detector latency (resize + blob + forward + filter) on one video frame."""
+    """Face detector latency on one video frame: the SSD (resize + blob + forward + filter) at an
+    input size, or a shipped BlazeFace model (letterbox + forward + decode + NMS + refinement)."""
 
     input_size: int
     threads: int
     latency: Latency
+    detector: str = "ssd"
 
 
 @dataclass
@@ -86,7 +88,7 @@ class DetectorResult:
     frame_wh: tuple[int, int]
     cells: list[DetectorCell] = field(default_factory=list)
     fixtures_dir: str | None = None
-    faces_found: dict[str, dict[str, int]] = field(default_factory=dict)  # image -> size -> count
+    faces_found: dict[str, dict[str, int]] = field(default_factory=dict)  # image -> size|name -> count
 
 
 @dataclass

@@ -109,16 +109,15 @@ def detector_table(report: BenchReport) -> str | None:
     d = report.detector
     if d is None:
         return None
-    sizes = sorted({c.input_size for c in d.cells}, reverse=True)
     images = list(d.faces_found)
     rows = []
-    for s in sizes:
-        for c in (c for c in d.cells if c.input_size == s):
-            faces = [str(d.faces_found[i].get(str(s), "—")) for i in images]
-            rows.append([f"{s}x{s}", str(c.threads), _f(c.latency.p50_ms), _f(c.latency.p90_ms),
-                         _f(c.latency.p99_ms), *faces])
-    return _table(["input", "threads", "p50 ms", "p90", "p99", *(f"faces: {i}" for i in images)],
-                  rows)
+    for c in sorted(d.cells, key=lambda c: (c.detector != "ssd", c.detector, -c.input_size)):
+        key = str(c.input_size) if c.detector == "ssd" else c.detector
+        faces = [str(d.faces_found[i].get(key, "—")) for i in images]
+        rows.append([c.detector, f"{c.input_size}x{c.input_size}", str(c.threads),
+                     _f(c.latency.p50_ms), _f(c.latency.p90_ms), _f(c.latency.p99_ms), *faces])
+    return _table(["detector", "input", "threads", "p50 ms", "p90", "p99",
+                   *(f"faces: {i}" for i in images)], rows)
 
 
 def pipeline_table(runs: list[PipelineResult]) -> str:

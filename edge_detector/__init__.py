@@ -8,6 +8,7 @@ import os
 os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
+from .blazeface import BlazeFaceDetector
 from .classifier import OnnxClassifier
 from .contract import FFPP_CLASSES, METADATA_KEY, ModelContract
 from .errors import (
@@ -25,7 +26,8 @@ from .types import Face, FaceDetections, Faces, Frame, FrameResult, VideoSummary
 from .version import __version__ as __version__
 
 __all__ = [
-    "FFPP_CLASSES", "METADATA_KEY", "EdgeDetectError", "Face", "FaceDetections", "FaceDetector",
+    "BlazeFaceDetector", "FFPP_CLASSES", "METADATA_KEY", "EdgeDetectError", "Face", "FaceDetections",
+    "FaceDetector",
     "Faces", "Frame", "FrameResult", "ModelContract", "ModelContractError", "ModelError",
     "ModelIntegrityError", "OcclusionMap", "OnnxClassifier", "SinkError", "SourceError",
     "VideoSummary", "crop_box", "crop_face", "crop_faces", "occlusion_map", "preprocess",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from .build import PipelineSpec
+from .build import FACE_DETECTORS, PipelineSpec
 from .errors import EdgeDetectError, SinkError
 from .fsnames import display_name
 from .gating import DEFAULT_DETECT, DEFAULT_FULL_EVERY, DETECT_MODES
@@ -129,6 +129,9 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
               show_default=True,
               help="--detect track: frames between whole-frame passes (also on a lost face or "
                    "a scene cut).")
+@click.option("--face-detector", type=click.Choice(FACE_DETECTORS), default="ssd", show_default=True,
+              help="ssd: ResNet-10 SSD; blazeface: MediaPipe BlazeFace short-range (128 px, near "
+                   "faces, much faster); blazeface-full: full-range (192 px). See README.")
 @click.option("--face-model", type=click.Path(path_type=Path), help="SSD .caffemodel override.")
 @click.option("--face-config", type=click.Path(path_type=Path), help="SSD .prototxt override.")
 @click.option("--face-model-sha256", callback=_sha256,
@@ -158,7 +161,8 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
 @click.option("--verbose", "-v", count=True)
 @click.version_option(package_name="edge-deepfake-detector")
 def main(source, model, webcam, camera, output, force, every, max_frames, threshold, aggregation,
-         face_conf, det_size, det_keep_aspect, detect_mode, full_every, face_model, face_config,
+         face_conf, det_size, det_keep_aspect, detect_mode, full_every, face_detector, face_model,
+         face_config,
          face_model_sha256, face_config_sha256, threads, write_video, report, display,
          record, realtime, recursive, workers, cluster, explain, quiet, verbose):
     """Detect face forgeries in SOURCE (video, image, folder or stream URL) or a live camera."""
@@ -172,12 +176,15 @@ def main(source, model, webcam, camera, output, force, every, max_frames, thresh
     with handle_signals():
         try:
             request.check()
+            if face_detector != "ssd":
+                _ssd_only(det_size=det_size != 300, det_keep_aspect=det_keep_aspect,
+                          face_model=face_model, face_config=face_config)
             spec = PipelineSpec(
                 model=resolve_model(model), threshold=threshold, aggregation=aggregation,
                 every=every, face_conf=face_conf, det_size=det_size, det_keep_aspect=det_keep_aspect,
                 face_model=face_model, face_config=face_config, threads=threads,
                 face_model_sha256=face_model_sha256, face_config_sha256=face_config_sha256,
-                detect=detect_mode, full_every=full_every,
+                detect=detect_mode, full_every=full_every, face_detector=face_detector,
             )
             code = _scan(request, spec) if request.is_folder else _analyse(request, spec)
         except KeyboardInterrupt:
@@ -193,6 +200,13 @@ def main(source, model, webcam, camera, output, force, every, max_frames, thresh
         sys.stderr.flush()
         os._exit(code)
     sys.exit(code)
+
+
+def _ssd_only(**given) -> None:
+    """Options that tune the SSD alone are a usage error with another detector."""
+    named = [f"--{k.replace('_', '-')}" for k, v in given.items() if v]
+    if named:
+        raise click.UsageError(f"{', '.join(named)} apply to --face-detector ssd only")
 
 
 _OUTPUT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EFBIG}

@@ -47,6 +47,9 @@ def _read_bytes(path: str | os.PathLike) -> np.ndarray:
 class FaceDetector:
     """ResNet-10 SSD face detector; returns faces above ``conf_threshold``, largest first."""
 
+    name = "ssd"
+    grid = SSD_GRID  # track windows cut on this grid keep the full pass's anchors
+
     def __init__(
         self,
         conf_threshold: float = 0.5,

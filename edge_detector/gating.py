@@ -25,6 +25,11 @@ DEFAULT_DETECT = "track"  # full mode's boxes and median P_fake on the fixtures,
 
 
 class RegionDetector(Protocol):
+    """A detector that can look at windows of a frame, in the coordinates ``network_size`` gives
+    (the SSD: its resized input's pixels; BlazeFace: frame pixels), aligned to ``grid``."""
+
+    grid: int
+
     def network_size(self, width: int, height: int) -> tuple[int, int]: ...
 
     def network_input(self, image_bgr: np.ndarray) -> np.ndarray: ...
@@ -146,7 +151,8 @@ class TrackGate:
         h, w = image_bgr.shape[:2]
         cfg = self.config
         full_net = self.detector.network_size(w, h)
-        plans = [plan_window(b, cfg.window_scale, (w, h), full_net, cfg.min_net)
+        grid = getattr(self.detector, "grid", SSD_GRID)
+        plans = [plan_window(b, cfg.window_scale, (w, h), full_net, cfg.min_net, grid)
                  for b in self._boxes]
         area = sum((x2 - x1) * (y2 - y1) for x1, y1, x2, y2 in plans)
         if area > cfg.max_share * full_net[0] * full_net[1]:

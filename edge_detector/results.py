@@ -26,6 +26,7 @@ class DetectorInfo:
     full_every: int | None = None
     full_passes: int | None = None
     window_passes: int | None = None
+    name: str | None = None  # "ssd", "blazeface", "blazeface-full"
 
 
 @dataclass(frozen=True)

@@ -148,5 +148,6 @@ def _detector_info(pipeline: Pipeline) -> DetectorInfo:
         full_every=pipeline.full_every if gate else None,
         full_passes=gate.full_passes if gate else None,
         window_passes=gate.window_passes if gate else None,
+        name=getattr(pipeline.detector, "name", None),
     )
 

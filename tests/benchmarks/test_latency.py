@@ -16,6 +16,7 @@ from tests.onnx_factory import tiny_model
 REPO = Path(__file__).resolve().parents[2]
 STAGES = {"decode_ms", "detect_ms", "crop_ms", "classify_ms", "overlay_ms", "encode_ms"}
 THREADS, BATCHES, EVERY, DET_SIZES = (1, 2), (1, 8), (1, 3), (300, 224, 160)
+BLAZEFACE = {"blazeface": 128, "blazeface-full": 192}
 
 
 def run_bench(tmp_path: Path, *args: str, timeout: float = 240) -> dict:
@@ -53,12 +54,13 @@ def check_model(m: dict, precisions: set[str], threads=THREADS, batches=BATCHES)
 
 
 def check_detector(d: dict) -> None:
-    assert {(c["input_size"], c["threads"]) for c in d["cells"]} == {
-        (s, t) for s in DET_SIZES for t in THREADS}
+    assert {(c["detector"], c["input_size"], c["threads"]) for c in d["cells"]} == {
+        ("ssd", s, t) for s in DET_SIZES for t in THREADS} | {
+        (n, s, t) for n, s in BLAZEFACE.items() for t in THREADS}
     for c in d["cells"]:
         check_percentiles(c["latency"])
     clip = d["faces_found"]["benchmark clip (1 face)"]
-    assert set(clip) == {str(s) for s in DET_SIZES} and clip["300"] == 1
+    assert set(clip) == {str(s) for s in DET_SIZES} | set(BLAZEFACE) and clip["300"] == 1
 
 
 def check_pipeline(runs: list[dict], names: set[str], every=EVERY) -> None:
@@ -104,7 +106,7 @@ def test_default_path_builds_random_scratch_model_with_int8_and_keras(tmp_path):
     # One thread, --every 1 and batches 1 and 2 (Keras runs the 128 px CNN at ~30 ms/img, eager):
     # the full grid of cells is the quick run's to check (above); this one checks what is its own.
     batches = (1, 2)
-    report = run_bench(tmp_path, "--arch", "scratch", "--keras", "--skip", "detector",
+    report = run_bench(tmp_path, "--arch", "scratch", "--random", "--keras", "--skip", "detector",
                        "--threads", "1", "--every", "1", "--batch", "1,2")
     (m,) = report["models"]
     assert m["architecture"] == "scratch" and m["random_weights"] is True
@@ -117,3 +119,20 @@ def test_default_path_builds_random_scratch_model_with_int8_and_keras(tmp_path):
     check_pipeline(report["pipeline"], {m["name"]}, every=(1,))
     assert report["detector"] is None
     check_targets(report["targets"])
+
+
+@pytest.mark.slow
+def test_default_path_times_the_shipped_models(tmp_path):
+    from edge_detector.zoo import shipped_models
+
+    shipped = {m.name for m in shipped_models()}
+    if not {"scratch", "lite0"} <= shipped:
+        pytest.skip(f"scratch and lite0 are not both shipped in this installation ({shipped})")
+    report = run_bench(tmp_path, "--arch", "scratch", "lite0", "--no-int8", "--skip", "detector",
+                       "--threads", "1", "--batch", "1", "--every", "1")
+    assert [m["name"] for m in report["models"]] == ["scratch (shipped)", "lite0 (shipped)"]
+    assert [m["architecture"] for m in report["models"]] == ["scratch", "lite0"]
+    assert not any(m["random_weights"] for m in report["models"])
+    for m in report["models"]:
+        check_model(m, {"fp32"}, threads=(1,), batches=(1,))
+    check_pipeline(report["pipeline"], {"scratch (shipped)", "lite0 (shipped)"}, every=(1,))

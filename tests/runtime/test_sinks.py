@@ -121,7 +121,8 @@ def test_summary_sink_writes_the_typed_run_and_lists_earlier_files(tmp_path):
     assert s["outputs"] == {"csv": "frames.csv"}  # itself not yet: it is being written
     assert run.outputs["summary"] == tmp_path / "summary.json"
     assert s["detector"] == {"conf_threshold": 0.5, "input_size": 300, "mode": "full",
-                             "full_every": None, "full_passes": None, "window_passes": None}
+                             "full_every": None, "full_passes": None, "window_passes": None,
+                             "name": None}
     assert s["model"]["path"] == "m.onnx" and s["model"]["contract"]["model_name"] == "sink-test"
     assert s["source"]["name"] == "clip.mp4" and s["warnings"] == ["w1"]
     assert s["speed"] == {"fps": 12.5, "stage_ms_per_frame": {"detect_ms": 1.0}}
