@@ -179,9 +179,9 @@ def get_job(request: Request, job_id: str) -> dict:
     return _job_or_404(request, job_id).public()
 
 
-@router.get("/jobs/{job_id}/events", response_class=EventSourceResponse,
-            summary="Server-sent events: 'progress' while the job runs, then one 'end'")
-async def job_events(request: Request, job_id: str):
+@router.get("/jobs/{job_id}/events",
+            responses={200: {"content": {"text/event-stream": {}}}}, summary="Server-sent events: 'progress' while the job runs, then one 'end'")
+async def job_events(request: Request, job_id: str) -> EventSourceResponse:
     st = _state(request)
     _job_or_404(request, job_id)
     if st.streams >= st.settings.max_streams:

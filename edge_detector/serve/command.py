@@ -7,7 +7,7 @@ address cannot be bound.
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import logging
 import socket
 from pathlib import Path
@@ -21,7 +21,12 @@ INSTALL_HINT = 'pip install -e ".[serve]"'
 
 
 def require_extra() -> None:
-    missing = [m for m in EXTRA_MODULES if importlib.util.find_spec(m) is None]
+    missing = []
+    for name in EXTRA_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
     if missing:
         raise ServeError(f"'serve' needs the serve extra ({', '.join(missing)} not installed): "
                          f"{INSTALL_HINT}")

@@ -268,7 +268,7 @@ function renderResult(job) {
 }
 
 function drawTimeline(t) {
-  const W = 800, H = 220, L = 40, R = 10, T = 10, B = 28;
+  const W = 800, H = 220, L = 40, R = 24, T = 10, B = 28;
   const pts = t.points || [];
   const end = Math.max(...pts.map((p) => p[1]), t.fps && t.frame_count ? t.frame_count / t.fps : 0, 0.001);
   const x = (s) => L + (W - L - R) * s / end, y = (p) => T + (H - T - B) * (1 - p);

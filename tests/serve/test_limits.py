@@ -1,0 +1,151 @@
+"""Limits and security without analysing anything (no worker processes): upload size while
+streaming, queue length, concurrent uploads, tokens, headers, offline assets, the database."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+
+import pytest
+
+from edge_detector.errors import SinkError
+from tests.serve.conftest import make_settings, running_app, upload
+
+MP4_HEAD = b"\x00\x00\x00\x18ftypmp42"
+
+
+def _left_on_disk(settings) -> list[str]:
+    return sorted(str(p.relative_to(settings.data)) for p in settings.jobs_dir.rglob("*"))
+
+
+def test_oversize_upload_is_413_while_streaming_and_leaves_nothing(tmp_path):
+    settings = make_settings(tmp_path / "data", max_upload_mb=1)
+    with running_app(settings, start_workers=False) as client:
+        just_over = MP4_HEAD + b"\x00" * (1024 * 1024)  # passes the Content-Length pre-check
+        r = client.post("/api/jobs", files={"file": ("big.mp4", just_over)})
+        assert r.status_code == 413 and "1 MB" in r.json()["error"]
+
+        def chunked():  # no Content-Length at all: only the streaming count can stop it
+            body = (b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.mp4\"\r\n"
+                    b"Content-Type: video/mp4\r\n\r\n" + MP4_HEAD)
+            yield body
+            for _ in range(40):
+                yield b"\x00" * 65536
+            yield b"\r\n--XyZ--\r\n"
+
+        r = client.post("/api/jobs", content=chunked(),
+                        headers={"content-type": "multipart/form-data; boundary=XyZ"})
+        assert r.status_code == 413
+        r = client.post("/api/jobs", files={"file": ("huge.mp4", MP4_HEAD + b"\x00" * (3 << 20))})
+        assert r.status_code == 413  # refused on its Content-Length, before reading the body
+        assert _left_on_disk(settings) == []
+        assert client.get("/api/jobs").json()["jobs"] == []
+
+
+def test_queue_full_is_429(tmp_path, short_clip):
+    settings = make_settings(tmp_path / "data", max_queue=2)
+    with running_app(settings, start_workers=False) as client:
+        ids = [upload(client, short_clip).json()["id"] for _ in range(2)]
+        r = upload(client, short_clip)
+        assert r.status_code == 429 and "queue is full" in r.json()["error"]
+        assert r.headers["retry-after"]
+        assert sorted(p.name for p in settings.jobs_dir.iterdir()) == sorted(ids)
+        assert client.get("/api/health").json()["queue"] == 2
+
+
+def test_concurrent_uploads_are_bounded(tmp_path, short_clip):
+    settings = make_settings(tmp_path / "data", max_uploads=1)
+    release, started = threading.Event(), threading.Event()
+    with running_app(settings, start_workers=False) as client:
+        def slow_body():
+            yield (b"--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.mp4\"\r\n\r\n"
+                   + short_clip.read_bytes())
+            started.set()
+            release.wait(30)
+            yield b"\r\n--B--\r\n"
+
+        result = {}
+        t = threading.Thread(target=lambda: result.setdefault("r", client.post(
+            "/api/jobs", content=slow_body(),
+            headers={"content-type": "multipart/form-data; boundary=B"})))
+        t.start()
+        assert started.wait(30)
+        try:
+            r = upload(client, short_clip)
+            assert r.status_code == 429 and "uploads are already in progress" in r.json()["error"]
+        finally:
+            release.set()
+            t.join(30)
+        assert result["r"].status_code == 201
+        assert upload(client, short_clip).status_code == 201  # the slot is free again
+
+
+def test_non_loopback_host_needs_a_long_token(tmp_path):
+    from edge_detector.serve.settings import ServeUsageError
+
+    with pytest.raises(ServeUsageError, match="--token"):
+        make_settings(tmp_path, host="0.0.0.0")
+    with pytest.raises(ServeUsageError, match="at least 16"):
+        make_settings(tmp_path, host="0.0.0.0", token="short")
+    for host in ("127.0.0.1", "localhost", "::1", "127.0.0.5"):
+        assert make_settings(tmp_path, host=host).token is None
+
+
+def test_token_is_required_and_compared_in_constant_time(tmp_path, monkeypatch):
+    import edge_detector.serve.app as app_module
+
+    calls = []
+    real = app_module.hmac.compare_digest
+    monkeypatch.setattr(app_module.hmac, "compare_digest", lambda a, b: calls.append(1) or real(a, b))
+    token = "s3cret-token-0123456789"
+    settings = make_settings(tmp_path / "data", host="0.0.0.0", token=token)
+    with running_app(settings, start_workers=False) as client:
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {token}"}):
+            r = client.get("/api/jobs", headers=headers)
+            assert r.status_code == 401 and "token" in r.json()["error"], headers
+            assert r.headers["www-authenticate"] == "Bearer"
+        assert client.post("/api/jobs", files={"file": ("a.mp4", b"x")}).status_code == 401
+        assert client.get("/api/jobs", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+        client.cookies.set("edge_detect_token", token)
+        assert client.get("/api/models").status_code == 200
+        client.cookies.clear()
+        assert client.get("/").status_code == 200  # the page itself holds nothing secret
+    assert calls
+
+
+def test_page_and_docs_are_served_locally(tmp_path):
+    settings = make_settings(tmp_path / "data")
+    with running_app(settings, start_workers=False) as client:
+        page = client.get("/")
+        assert page.status_code == 200 and "default-src 'self'" in page.headers["content-security-policy"]
+        assert page.headers["x-content-type-options"] == "nosniff"
+        for asset in ("/", "/static/app.js", "/static/app.css"):
+            r = client.get(asset)
+            urls = set(re.findall(r"https?://[^\s\"')]+", r.text))
+            assert r.status_code == 200 and urls <= {"http://www.w3.org/2000/svg"}, asset  # a namespace
+        docs = client.get("/docs").text
+        assert "/docs-assets/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
+        assert client.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
+        paths = client.get("/openapi.json").json()["paths"]
+        assert {"/api/jobs", "/api/jobs/{job_id}", "/api/jobs/{job_id}/events",
+                "/api/jobs/{job_id}/files/{name}", "/api/models", "/api/health"} <= set(paths)
+        assert set(paths["/api/jobs/{job_id}"]) == {"get", "delete"}
+        assert "multipart/form-data" in paths["/api/jobs"]["post"]["requestBody"]["content"]
+
+
+def test_database_is_wal_and_versioned(tmp_path):
+    from edge_detector.serve.db import SCHEMA_VERSION, JobStore
+
+    store = JobStore(tmp_path / "serve.db")
+    store.migrate()
+    store.migrate()  # idempotent
+    assert store.journal_mode() == "wal" and store.schema_version() == SCHEMA_VERSION
+    conn = sqlite3.connect(tmp_path / "serve.db")
+    conn.execute("PRAGMA user_version = 99")
+    conn.close()
+    with pytest.raises(SinkError, match="schema version 99"):
+        store.migrate()
+    (tmp_path / "junk.db").write_bytes(b"this is not a database" * 100)
+    with pytest.raises(SinkError, match="cannot use the job database"):
+        JobStore(tmp_path / "junk.db").migrate()
