@@ -76,7 +76,8 @@ def health(request: Request) -> dict:
     return {"status": "ok" if st.pool is None or alive == len(st.pool.procs) else "degraded",
             "version": __version__, "workers": st.settings.workers, "workers_alive": alive,
             "jobs": counts, "queue": sum(counts.get(s, 0) for s in ACTIVE),
-            "max_queue": st.settings.max_queue, "max_upload_mb": st.settings.max_upload_mb}
+            "max_queue": st.settings.max_queue, "max_upload_mb": st.settings.max_upload_mb,
+            "uploads": st.uploads, "event_streams": st.streams}
 
 
 @router.get("/models", summary="The models a job can use (the first is the default)")

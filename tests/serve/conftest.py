@@ -73,3 +73,36 @@ def short_clip(tmp_path_factory) -> Path:
 def long_clip(tmp_path_factory) -> Path:
     """400 frames: long enough to cancel or stop it mid-run."""
     return write_video(tmp_path_factory.mktemp("serve-media") / "long.mp4", frames=400, size=(320, 240))
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def live_server(settings, start_workers: bool = True):
+    """The app on a real loopback socket (uvicorn in a thread): for truly concurrent requests."""
+    import threading
+
+    import uvicorn
+
+    from edge_detector.serve.app import create_app
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, start_workers=start_workers),
+                                          host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(30)

@@ -6,11 +6,12 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
+import time
 
 import pytest
 
 from edge_detector.errors import SinkError
-from tests.serve.conftest import make_settings, running_app, upload
+from tests.serve.conftest import live_server, make_settings, running_app, upload
 
 MP4_HEAD = b"\x00\x00\x00\x18ftypmp42"
 
@@ -55,10 +56,12 @@ def test_queue_full_is_429(tmp_path, short_clip):
 
 
 def test_concurrent_uploads_are_bounded(tmp_path, short_clip):
+    import httpx
+
     settings = make_settings(tmp_path / "data", max_uploads=1)
     release, started = threading.Event(), threading.Event()
-    with running_app(settings, start_workers=False) as client:
-        def slow_body():
+    with live_server(settings, start_workers=False) as url:
+        def slow_body():  # streamed (chunked): the server holds an upload slot while it waits
             yield (b"--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.mp4\"\r\n\r\n"
                    + short_clip.read_bytes())
             started.set()
@@ -66,19 +69,25 @@ def test_concurrent_uploads_are_bounded(tmp_path, short_clip):
             yield b"\r\n--B--\r\n"
 
         result = {}
-        t = threading.Thread(target=lambda: result.setdefault("r", client.post(
-            "/api/jobs", content=slow_body(),
+        t = threading.Thread(target=lambda: result.setdefault("r", httpx.post(
+            f"{url}/api/jobs", content=slow_body(), timeout=60,
             headers={"content-type": "multipart/form-data; boundary=B"})))
         t.start()
-        assert started.wait(30)
         try:
-            r = upload(client, short_clip)
+            assert started.wait(30)
+            deadline = time.monotonic() + 10
+            while httpx.get(f"{url}/api/health").json()["uploads"] == 0:  # the first is in
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+            with open(short_clip, "rb") as f:
+                r = httpx.post(f"{url}/api/jobs", files={"file": ("b.mp4", f)}, timeout=60)
             assert r.status_code == 429 and "uploads are already in progress" in r.json()["error"]
         finally:
             release.set()
-            t.join(30)
-        assert result["r"].status_code == 201
-        assert upload(client, short_clip).status_code == 201  # the slot is free again
+            t.join(60)
+        assert result["r"].status_code == 201, result["r"].text
+        with open(short_clip, "rb") as f:  # the slot is free again
+            assert httpx.post(f"{url}/api/jobs", files={"file": ("c.mp4", f)}).status_code == 201
 
 
 def test_non_loopback_host_needs_a_long_token(tmp_path):
@@ -149,3 +158,21 @@ def test_database_is_wal_and_versioned(tmp_path):
     (tmp_path / "junk.db").write_bytes(b"this is not a database" * 100)
     with pytest.raises(SinkError, match="cannot use the job database"):
         JobStore(tmp_path / "junk.db").migrate()
+
+
+def test_oversize_upload_on_a_real_socket_gets_its_413(tmp_path):
+    """The server answers while the client is still sending (chunked, no Content-Length)."""
+    import httpx
+
+    settings = make_settings(tmp_path / "data", max_upload_mb=1)
+    with live_server(settings, start_workers=False) as url:
+        def body():
+            yield b'--B\r\nContent-Disposition: form-data; name="file"; filename="a.mp4"\r\n\r\n' + MP4_HEAD
+            for _ in range(64):  # 4 MiB
+                yield b"\x00" * 65536
+            yield b"\r\n--B--\r\n"
+
+        r = httpx.post(f"{url}/api/jobs", content=body(), timeout=60,
+                       headers={"content-type": "multipart/form-data; boundary=B"})
+        assert r.status_code == 413 and "limit of 1 MB" in r.json()["error"]
+    assert _left_on_disk(settings) == []
