@@ -181,7 +181,8 @@ def get_job(request: Request, job_id: str) -> dict:
 
 
 @router.get("/jobs/{job_id}/events",
-            responses={200: {"content": {"text/event-stream": {}}}}, summary="Server-sent events: 'progress' while the job runs, then one 'end'")
+            responses={200: {"content": {"text/event-stream": {}}}},
+            summary="Server-sent events: 'progress' while the job runs, then one 'end'")
 async def job_events(request: Request, job_id: str) -> EventSourceResponse:
     st = _state(request)
     _job_or_404(request, job_id)

@@ -1,8 +1,8 @@
 """``edge-detect serve``: options, the safety checks, then uvicorn. Importable without the extra.
 
-Exit codes: 0 stopped (Ctrl-C or SIGTERM), 2 usage (another --host without --token, bad values),
-5 the data folder or its database cannot be used, 7 the ``serve`` extra is not installed or the
-address cannot be bound.
+Exit codes: 130 stopped by Ctrl-C and 143 by SIGTERM (as every edge-detect run), 2 usage
+(another --host without --token, bad values), 5 the data folder or its database cannot be used,
+7 the ``serve`` extra is not installed or the address cannot be bound.
 """
 
 from __future__ import annotations
@@ -68,13 +68,15 @@ def serve_command(command_class: type[click.Command]) -> click.Command:
                             max_upload_mb=max_upload_mb, max_queue=max_queue, token=token)
         require_extra()
         _check_bind(host, port)
-        run(settings, quiet)
-        return 0
+        return run(settings, quiet)
 
     return serve
 
 
-def run(settings: Settings, quiet: bool = False) -> None:
+def run(settings: Settings, quiet: bool = False) -> int:
+    """Serve until Ctrl-C (exit 130) or SIGTERM (143), the CLI's codes for a stopped run."""
+    import signal
+
     import uvicorn
 
     from .app import create_app
@@ -98,6 +100,13 @@ def run(settings: Settings, quiet: bool = False) -> None:
                             log_level="warning" if quiet else "info", access_log=not quiet,
                             timeout_graceful_shutdown=30, limit_concurrency=256)
     server = uvicorn.Server(config)
+    stopped_by: list[int] = []
+    # uvicorn handles the signals while it runs, then re-raises the one it got: record it here
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda signum, _frame: stopped_by.append(signum))
     server.run()
     if not server.started:
         raise ServeError(f"the server did not start on {settings.host}:{settings.port} (see above)")
+    if not quiet:
+        click.echo("edge-detect serve: stopped", err=True)
+    return 128 + stopped_by[-1] if stopped_by else 0
