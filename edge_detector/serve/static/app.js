@@ -90,9 +90,6 @@ async function uploadAll(files) {
 function setupUpload() {
   const drop = $("drop");
   $("files").addEventListener("change", () => { if ($("files").files.length) uploadAll([...$("files").files]); });
-  drop.addEventListener("keydown", (e) => {
-    if (e.key === "Enter" || e.key === " ") { e.preventDefault(); $("files").click(); }
-  });
   for (const t of ["dragenter", "dragover"]) drop.addEventListener(t, (e) => { e.preventDefault(); drop.classList.add("over"); });
   for (const t of ["dragleave", "drop"]) drop.addEventListener(t, () => drop.classList.remove("over"));
   drop.addEventListener("drop", (e) => {
