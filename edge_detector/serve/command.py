@@ -90,6 +90,9 @@ def run(settings: Settings, quiet: bool = False) -> int:
         raise SinkError(f"cannot create {settings.jobs_dir}: {exc.strerror or exc}") from exc
     JobStore(settings.db_path).migrate()
     level = logging.ERROR if quiet else logging.INFO
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("edge-detect serve: %(levelname)s: %(message)s"))
+    logging.getLogger().handlers[:] = [handler]
     logging.getLogger().setLevel(level)
     app = create_app(settings)
     shown = f"[{settings.host}]" if ":" in settings.host else settings.host

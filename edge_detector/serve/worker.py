@@ -80,6 +80,9 @@ class JobRunner:
                 return False
             return self.store.progress(job.id, frames, total, fps) == RUNNING
 
+        if job.model not in self.cfg.models:  # offered when queued, not after a restart
+            return self._failed(job, out_dir, f"model {job.model!r} is not offered by this server "
+                                              f"any more (offered: {', '.join(self.cfg.models)})")
         try:
             model = self.cfg.models[job.model]
             spec = replace(self.cfg.spec, model=model, threshold=job.threshold)

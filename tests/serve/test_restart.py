@@ -13,7 +13,7 @@ from edge_detector.serve.db import JobStore
 from tests.serve.conftest import make_settings, running_app, upload, wait_for
 
 
-def _as_if_running(settings, clip, attempts: int) -> str:
+def _as_if_running(settings, clip, attempts: int, model: str = "scratch") -> str:
     """A job the previous server was running when it died: claimed, partial output on disk."""
     import secrets
 
@@ -23,7 +23,7 @@ def _as_if_running(settings, clip, attempts: int) -> str:
     (folder / "out").mkdir(parents=True)
     shutil.copy(clip, folder / "input.mp4")
     (folder / "out" / "frames.csv").write_text("half a file")
-    store.add(job_id, "crashed.mp4", "video", "input.mp4", "scratch", None, 100, 100)
+    store.add(job_id, "crashed.mp4", "video", "input.mp4", model, None, 100, 100)
     assert store.claim(worker=999999).id == job_id
     with sqlite3.connect(settings.db_path) as c:
         c.execute("UPDATE jobs SET attempts = ? WHERE id = ?", (attempts, job_id))
@@ -37,6 +37,7 @@ def test_restart_keeps_finished_and_requeues_or_fails_running_jobs(tmp_path, sho
         assert finished["status"] == "done"
     once = _as_if_running(settings, short_clip, attempts=1)
     twice = _as_if_running(settings, short_clip, attempts=2)
+    gone = _as_if_running(settings, short_clip, attempts=1, model="retired")
 
     with running_app(settings) as client:
         again = client.get(f"/api/jobs/{finished['id']}").json()
@@ -47,6 +48,8 @@ def test_restart_keeps_finished_and_requeues_or_fails_running_jobs(tmp_path, sho
         assert failed["status"] == "failed" and "not retried" in failed["error"]
         assert not (settings.jobs_dir / twice).exists()
 
+        retired = wait_for(client, gone)
+        assert retired["status"] == "failed" and "'retired' is not offered" in retired["error"]
         rerun = wait_for(client, once)
         assert rerun["status"] == "done" and rerun["progress"]["frames"] == 24
         csv_text = client.get(f"/api/jobs/{once}/files/frames.csv").text
