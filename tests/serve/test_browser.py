@@ -88,11 +88,14 @@ def test_upload_progress_verdict_video_and_csv(browser, server, tmp_path):
     row = page.locator("li.job").first
     row.wait_for()
     seen, deadline = [], time.monotonic() + 180
-    while row.get_attribute("data-status") != "done":
+    while True:
+        status = row.get_attribute("data-status")
         text = row.locator(".meta").inner_text()
         if not seen or seen[-1] != text:
             seen.append(text)
-        assert row.get_attribute("data-status") in ("queued", "running"), text
+        if status == "done":
+            break
+        assert status in ("queued", "running"), (status, seen)
         assert time.monotonic() < deadline, seen
         time.sleep(0.1)
     running = [t for t in seen if t.startswith("running: frame")]
