@@ -81,12 +81,14 @@ def test_upload_progress_verdict_video_and_csv(browser, server, tmp_path):
             break
         page.keyboard.press("Tab")
     assert page.evaluate("() => document.activeElement.id") == "files"
+    before = page.locator("li.job").count()  # jobs of other tests on this server
     with page.expect_file_chooser() as chooser:
         page.keyboard.press(" ")
     chooser.value.set_files(str(clip))
 
-    row = page.locator("li.job").first
-    row.wait_for()
+    page.wait_for_function("n => document.querySelectorAll('li.job').length > n", arg=before)
+    job_id = page.get_attribute("li.job", "data-id")  # newest first
+    row = page.locator(f"li.job[data-id='{job_id}']")
     seen, deadline = [], time.monotonic() + 180
     while True:
         status = row.get_attribute("data-status")
@@ -101,7 +103,6 @@ def test_upload_progress_verdict_video_and_csv(browser, server, tmp_path):
     running = [t for t in seen if t.startswith("running: frame")]
     assert running, seen  # live progress was shown, by server-sent events
     assert any(" of 120" in t and "FPS" in t for t in running), running
-    job_id = row.get_attribute("data-id")
 
     row.locator("a.name").click()
     page.wait_for_selector("#verdict")
@@ -111,8 +112,10 @@ def test_upload_progress_verdict_video_and_csv(browser, server, tmp_path):
     assert verdict in VERDICTS and verdict == job["summary"]["verdict"]
     assert page.inner_text("#result-h") == "astronaut clip.mp4"
     assert page.locator("#tracks tbody tr").count() == len(job["summary"]["tracks"])
-    assert page.locator("#timeline circle").count() == job["summary"]["frames"]["with_faces"]
-    assert page.locator("#thumbs img").count() >= 1
+    # the timeline and thumbnails are drawn once timeline.json arrives: wait for them, then count
+    page.wait_for_function("n => document.querySelectorAll('#timeline circle').length === n",
+                           arg=job["summary"]["frames"]["with_faces"], timeout=30_000)
+    page.wait_for_selector("#thumbs img")
 
     page.wait_for_function("() => { const v = document.getElementById('video');"
                            " return v.readyState >= 2 && v.duration > 0; }", timeout=30_000)
@@ -136,4 +139,24 @@ def test_upload_progress_verdict_video_and_csv(browser, server, tmp_path):
     page.screenshot(path=str(_artifacts() / "result-phone.png"), full_page=True)
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390  # no sideways scroll
     assert not errors, errors
+    page.close()
+
+
+def test_without_event_source_the_page_polls(browser, server, tmp_path):
+    clip = write_video(tmp_path / "short.mp4", frames=30, size=(320, 240))
+    page = browser.new_page(viewport={"width": 800, "height": 700})
+    page.add_init_script("delete window.EventSource;")  # an old browser or a proxy that buffers
+    urls = []
+    page.on("request", lambda r: urls.append(r.url))
+    page.goto(server + "/")
+    page.wait_for_selector("#model option[value=scratch]", state="attached")
+    page.select_option("#model", "scratch")
+    before = page.locator("li.job").count()
+    page.set_input_files("#files", str(clip))
+    page.wait_for_function("n => document.querySelectorAll('li.job').length > n", arg=before)
+    job_id = page.get_attribute("li.job", "data-id")  # newest first
+    page.wait_for_selector(f"li.job[data-id='{job_id}'][data-status=done]", timeout=180_000)
+    assert not [u for u in urls if u.endswith("/events")]
+    assert len([u for u in urls if u.endswith(f"/api/jobs/{job_id}")]) >= 1
+    assert page.locator(f"li.job[data-id='{job_id}'] .badge").inner_text() in VERDICTS
     page.close()

@@ -176,3 +176,14 @@ def test_oversize_upload_on_a_real_socket_gets_its_413(tmp_path):
                        headers={"content-type": "multipart/form-data; boundary=B"})
         assert r.status_code == 413 and "limit of 1 MB" in r.json()["error"]
     assert _left_on_disk(settings) == []
+
+
+def test_no_shell_anywhere_in_the_server():
+    from pathlib import Path
+
+    import edge_detector.serve as serve
+
+    for path in Path(serve.__file__).parent.glob("*.py"):
+        text = path.read_text()
+        for needle in ("subprocess", "os.system", "os.popen", "shell=True", "os.exec", "eval(", "exec("):
+            assert needle not in text, (path.name, needle)
