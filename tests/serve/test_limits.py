@@ -133,6 +133,9 @@ def test_page_and_docs_are_served_locally(tmp_path):
             r = client.get(asset)
             urls = set(re.findall(r"https?://[^\s\"')]+", r.text))
             assert r.status_code == 200 and urls <= {"http://www.w3.org/2000/svg"}, asset  # a namespace
+        css = client.get("/static/app.css").text
+        for verdict in ("REAL", "FAKE", "UNCERTAIN", "NO_FACE"):  # every verdict level has a style
+            assert f".v-{verdict} {{" in css, verdict
         docs = client.get("/docs").text
         assert "/docs-assets/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
         assert client.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
