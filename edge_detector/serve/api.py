@@ -189,12 +189,12 @@ async def job_events(request: Request, job_id: str) -> EventSourceResponse:
     if st.streams >= st.settings.max_streams:
         raise HTTPException(429, f"{st.settings.max_streams} event streams are open; poll "
                                  "GET /api/jobs/{id} instead", headers={"Retry-After": "5"})
-    st.streams += 1
     return EventSourceResponse(_events(request, st, job_id), headers={"Cache-Control": "no-store"})
 
 
 async def _events(request: Request, st, job_id: str):
     last, idle = None, 0.0
+    st.streams += 1  # counted while the generator runs (its finally always runs once started)
     try:
         yield format_sse_event(retry=2000, comment="edge-detect job events")
         while True:

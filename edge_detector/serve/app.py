@@ -13,6 +13,7 @@ import shutil
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from urllib.parse import unquote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -76,7 +77,7 @@ def token_ok(settings: Settings, request: Request) -> bool:
     if not settings.token:
         return True
     auth = request.headers.get("authorization", "")
-    given = auth[7:] if auth[:7].lower() == "bearer " else request.cookies.get(TOKEN_COOKIE, "")
+    given = auth[7:] if auth[:7].lower() == "bearer " else unquote(request.cookies.get(TOKEN_COOKIE, ""))
     return hmac.compare_digest(given.encode("utf-8"), settings.token.encode("utf-8"))
 
 

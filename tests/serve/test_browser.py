@@ -76,15 +76,22 @@ def test_upload_progress_verdict_video_and_csv(browser, server, tmp_path):
     page.wait_for_selector("#model option[value=scratch]", state="attached")
     page.select_option("#model", "scratch")
 
+    # Listen before any key is pressed: the chooser interception is set up by the listener, and
+    # expect_file_chooser() could miss a chooser opened before its interception took effect.
+    choosers = []
+    page.on("filechooser", lambda chooser: choosers.append(chooser))
     for _ in range(6):  # by keyboard: Tab to the file picker, Space opens it
         if page.evaluate("() => document.activeElement.id") == "files":
             break
         page.keyboard.press("Tab")
     assert page.evaluate("() => document.activeElement.id") == "files"
     before = page.locator("li.job").count()  # jobs of other tests on this server
-    with page.expect_file_chooser() as chooser:
-        page.keyboard.press(" ")
-    chooser.value.set_files(str(clip))
+    page.keyboard.press(" ")
+    deadline = time.monotonic() + 30
+    while not choosers:
+        assert time.monotonic() < deadline, "Space on the focused picker opened no file chooser"
+        page.wait_for_timeout(100)
+    choosers[0].set_files(str(clip))
 
     page.wait_for_function("n => document.querySelectorAll('li.job').length > n", arg=before)
     job_id = page.get_attribute("li.job", "data-id")  # newest first

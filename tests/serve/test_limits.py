@@ -7,6 +7,7 @@ import re
 import sqlite3
 import threading
 import time
+from urllib.parse import quote
 
 import pytest
 
@@ -107,7 +108,7 @@ def test_token_is_required_and_compared_in_constant_time(tmp_path, monkeypatch):
     calls = []
     real = app_module.hmac.compare_digest
     monkeypatch.setattr(app_module.hmac, "compare_digest", lambda a, b: calls.append(1) or real(a, b))
-    token = "s3cret-token-0123456789"
+    token = "s3cret+token/0123456789="  # characters the page's cookie percent-encodes
     settings = make_settings(tmp_path / "data", host="0.0.0.0", token=token)
     with running_app(settings, start_workers=False) as client:
         for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {token}"}):
@@ -116,7 +117,7 @@ def test_token_is_required_and_compared_in_constant_time(tmp_path, monkeypatch):
             assert r.headers["www-authenticate"] == "Bearer"
         assert client.post("/api/jobs", files={"file": ("a.mp4", b"x")}).status_code == 401
         assert client.get("/api/jobs", headers={"Authorization": f"Bearer {token}"}).status_code == 200
-        client.cookies.set("edge_detect_token", token)
+        client.cookies.set("edge_detect_token", quote(token, safe=""))  # as encodeURIComponent
         assert client.get("/api/models").status_code == 200
         client.cookies.clear()
         assert client.get("/").status_code == 200  # the page itself holds nothing secret
