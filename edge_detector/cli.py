@@ -58,10 +58,21 @@ class OneLineCommand(click.Command):
     of click's three-line usage block."""
 
     def main(self, *args, standalone_mode: bool = True, **kwargs):
+        given = args[0] if args else kwargs.get("args", sys.argv[1:])
+        argv = list(sys.argv[1:] if given is None else given)
+        if self.name == "main" and argv[:1] == ["serve"]:  # `edge-detect serve ...`: the web server
+            from .serve.command import serve_command
+
+            kwargs.pop("args", None)
+            kwargs.setdefault("prog_name", "edge-detect serve")
+            return serve_command(OneLineCommand).main(argv[1:], *args[1:],
+                                                      standalone_mode=standalone_mode, **kwargs)
         if not standalone_mode:
             return super().main(*args, standalone_mode=False, **kwargs)
         try:
             rv = super().main(*args, standalone_mode=False, **kwargs)
+        except EdgeDetectError as exc:  # raised by a sub-command (serve) outside main's own handler
+            _fail(str(exc), exc.exit_code)
         except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)
         except click.ClickException as exc:

@@ -37,6 +37,9 @@ NO_FACE_LABEL = "NO_FACE"
 # Below this much free space the video is closed while it still can be: its index (moov atom) is
 # written last, and a reserve file deleted just before makes room for it.
 LOW_SPACE_BYTES = 64 * 1024
+# (suffix, fourcc) tried in order; a browser page asks for VP8 in WebM first (Chromium plays it, not mp4v).
+VIDEO_FORMATS = ((".mp4", "mp4v"), (".avi", "MJPG"))
+WEB_VIDEO_FORMATS = ((".webm", "VP80"), *VIDEO_FORMATS)
 
 
 def csv_columns(class_names: tuple[str, ...]) -> list[str]:
@@ -133,7 +136,8 @@ class VideoWriter:
     """
 
     def __init__(self, path: str | os.PathLike, fps: float, size_wh: tuple[int, int],
-                 frames_hint: int | None = None) -> None:
+                 frames_hint: int | None = None,
+                 formats: tuple[tuple[str, str], ...] = VIDEO_FORMATS) -> None:
         path = Path(path)
         fps = fps if fps and math.isfinite(fps) and fps > 0 else 30.0
         self._writer = None
@@ -145,7 +149,7 @@ class VideoWriter:
         except OSError as exc:
             self._reserve.unlink(missing_ok=True)
             raise write_error(path, exc) from exc
-        for suffix, fourcc in ((".mp4", "mp4v"), (".avi", "MJPG")):
+        for suffix, fourcc in formats:
             candidate = path.with_suffix(suffix)
             w = cv2.VideoWriter(cv2_path(candidate), cv2.VideoWriter_fourcc(*fourcc), fps, size_wh)
             if w.isOpened():
@@ -155,7 +159,8 @@ class VideoWriter:
             log.warning("video encoder %s cannot write %s", fourcc, display_name(candidate))
         if self._writer is None:
             self._reserve.unlink(missing_ok=True)
-            raise SinkError(f"cannot open a video writer for {display_name(path)} (tried mp4v and MJPG)")
+            tried = " and ".join(f for _, f in formats)
+            raise SinkError(f"cannot open a video writer for {display_name(path)} (tried {tried})")
         self.size_wh = size_wh
         self.frames = 0
         self.encode_ms = 0.0
