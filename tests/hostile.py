@@ -13,6 +13,8 @@ from edge_detector.contract import FFPP_CLASSES, METADATA_KEY, ModelContract
 
 # A file name that is not valid UTF-8 (Latin-1 "é" then 0xff), as Linux allows.
 BAD_NAME = b"clip-\xe9\xff"
+# File names a spreadsheet would run as formulas (OWASP CSV injection), without the suffix.
+FORMULA_NAMES = ("=HYPERLINK(\"http:x\")", "+cmd|calc!A0", "-2+3", "@SUM(A1)")
 
 
 def const_model(path: Path, scores, size: int = 32, batch: int | str = "N",

@@ -28,6 +28,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from edge_detector.contract import FFPP_CLASSES, ORIGINAL
+from edge_detector.csvsafe import escape_frame
 from edge_detector.errors import EdgeDetectError
 from edge_detector.geometry import CropGeometry
 
@@ -325,8 +326,8 @@ def identity_caveat(images: list[Image]) -> str | None:
 
 def _write_records(cfg: ImportConfig, scan: Scan, images: list[Image], out: Path) -> None:
     (out / CLASSES_JSON).write_text(json.dumps(list(scan.classes)))
-    pd.DataFrame([{"video": v, "class": c, "group": v, "split": s} for v, c, s in
-                  dict.fromkeys((i.video, i.cls, i.split) for i in images)]
+    escape_frame(pd.DataFrame([{"video": v, "class": c, "group": v, "split": s} for v, c, s in
+                               dict.fromkeys((i.video, i.cls, i.split) for i in images)])
                  ).to_csv(out / SPLITS_CSV, index=False)
     caveat = identity_caveat(images)
     if caveat:

@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from edge_detector.contract import FFPP_CLASSES, ORIGINAL
+from edge_detector.csvsafe import escape_row
 
 from .errors import ConfigError, TrainError
 from .layout import SYNTHETIC_MARKER
@@ -225,7 +226,7 @@ def make_dataset(root: str | Path, identities: int = 20, frames: int = 12,
         w = csv.writer(f)
         w.writerow(["", "File Path", "Label", "Frame Count", "Width", "Height", "Codec",
                     "File Size(MB)"])
-        w.writerows([k, *row] for k, row in enumerate(meta))
+        w.writerows(escape_row([k, *row]) for k, row in enumerate(meta))
     # The marker travels: ETL -> etl_config.json -> export -> the model contract's synthetic_demo.
     (root / SYNTHETIC_MARKER).write_text(json.dumps({
         "synthetic": True, "generator": "train.synthetic", "identities": identities,

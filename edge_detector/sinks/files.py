@@ -20,6 +20,7 @@ import numpy as np
 
 from .. import atomic
 from ..contract import ModelContract
+from ..csvsafe import escape_cell, escape_row
 from ..errors import SinkError
 from ..fsnames import cv2_path, display_name
 from ..results import RunResult
@@ -63,7 +64,7 @@ class CsvWriter:
             raise write_error(self.path, exc) from exc
         self._good = 0
         self.rows = 0
-        self._writer.writerow(csv_columns(class_names))
+        self._writer.writerow(escape_row(csv_columns(class_names)))
         try:
             self._commit()
         except SinkError:
@@ -102,12 +103,13 @@ class CsvWriter:
         if not len(r.faces):  # face .. p_fake blank, label NO_FACE, method .. p_<class> blank
             probs_blank = [""] * len(self.class_names)
             row = [f.index, f"{f.time_s:.3f}", *[""] * 8, NO_FACE_LABEL, "", "", *probs_blank]
-            self._writer.writerow([*row, *tail])
+            self._writer.writerow(escape_row([*row, *tail]))
         for face in r.faces:
-            self._writer.writerow([
+            self._writer.writerow([  # numbers as formatted here; only the text cells are escaped
                 f.index, f"{f.time_s:.3f}", face.index, face.track, *(f"{c:.1f}" for c in face.xyxy),
-                f"{face.det_score:.4f}", f"{face.p_fake:.6f}", face.label, face.method,
-                f"{face.method_prob:.6f}", *(f"{p:.6f}" for p in face.probs), *tail,
+                f"{face.det_score:.4f}", f"{face.p_fake:.6f}", escape_cell(face.label),
+                escape_cell(face.method), f"{face.method_prob:.6f}", *(f"{p:.6f}" for p in face.probs),
+                *tail,
             ])
         n = max(len(r.faces), 1)
         self._commit()
