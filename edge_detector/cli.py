@@ -18,6 +18,7 @@ from .fsnames import display_name
 from .gating import DEFAULT_DETECT, DEFAULT_FULL_EVERY, DETECT_MODES
 from .interrupts import exit_code, handle_signals, signalled
 from .notices import SYNTHETIC_WARNING
+from .outnames import default_output
 from .policy import AGGREGATIONS, DEFAULT_THRESHOLD
 from .zoo import resolve_model
 
@@ -229,7 +230,7 @@ def _scan(req: Request, spec: PipelineSpec) -> int:
 
     folder = Path(req.source)
     return scan_folder(folder, spec, ScanOptions(
-        out_dir=req.out_dir or Path("edge-detect-output") / display_name(folder.resolve().name),
+        out_dir=req.out_dir or default_output(folder.resolve().name),
         recursive=req.recursive, workers=req.workers, write_video=req.write_video,
         report=req.report, force=req.force, max_frames=req.max_frames, progress=not req.quiet,
         quiet=req.quiet, cluster=req.cluster,
@@ -250,8 +251,7 @@ def _analyse(req: Request, spec: PipelineSpec) -> int:
         is_live = src.info.live
         out_dir = req.out_dir
         if out_dir is None and (not is_live or req.record):
-            out_dir = Path("edge-detect-output") / display_name(
-                Path(str(req.source)).stem if req.source else src.info.name)
+            out_dir = default_output(Path(str(req.source)).stem if req.source else src.info.name)
         opts = RunOptions(
             out_dir=out_dir if (not is_live or req.record or req.out_dir) else None,
             write_video=req.write_video, report=req.report,

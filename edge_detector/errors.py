@@ -9,6 +9,12 @@ class EdgeDetectError(Exception):
     exit_code = 1
 
 
+class UsageError(EdgeDetectError):
+    """The command line asks for something contradictory (an output folder that holds the input)."""
+
+    exit_code = 2
+
+
 class SourceError(EdgeDetectError):
     """A video, image, camera or stream cannot be opened or decoded."""
 

@@ -7,6 +7,7 @@ every row so far, the video is playable and the summary says the run was interru
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,15 +15,15 @@ from pathlib import Path
 
 from .aggregate import VideoAggregator
 from .annotate import Annotator
-from .errors import EdgeDetectError, SinkError
+from .errors import EdgeDetectError, SinkError, UsageError
+from .fsnames import display_name
 from .notices import SYNTHETIC_WARNING
+from .outnames import RUN_FILES
 from .pipeline import Pipeline
 from .results import DetectorInfo, RunResult
 from .sinks import Sink, StopRun, default_sinks
 from .sources import FrameSource
 from .types import FrameResult
-
-RESULT_FILES = ("summary.json", "frames.csv")
 
 
 @dataclass(frozen=True)
@@ -38,11 +39,19 @@ class RunOptions:
     progress: bool = False
 
 
-def prepare_output(out_dir: Path, force: bool) -> None:
-    """Create the folder; refuse to overwrite an earlier result unless forced."""
-    existing = [n for n in RESULT_FILES if (out_dir / n).exists()]
+def prepare_output(out_dir: Path, force: bool, files: Sequence[Path] = (),
+                   source: Path | None = None) -> None:
+    """Create the folder; refuse to overwrite any file of ``files`` unless forced, and refuse a
+    source that is one of them (the run would overwrite what it reads)."""
+    files = [Path(f) for f in files] or [out_dir / n for n in RUN_FILES]
+    if source is not None and source.is_file():
+        for f in files:
+            if f.exists() and os.path.samefile(f, source):
+                raise UsageError(f"{display_name(source)} is an output of this run; choose another -o")
+    existing = [f.name for f in files if f.exists()]
     if existing and not force:
-        raise SinkError(f"{out_dir} already holds a result ({existing[0]}); pass --force to overwrite")
+        raise SinkError(f"{display_name(out_dir)} already holds a result ({existing[0]}); "
+                        "pass --force to overwrite")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -59,12 +68,13 @@ def run_source(source: FrameSource, pipeline: Pipeline, opts: RunOptions,
                sinks: Sequence[Sink] | None = None) -> RunResult:
     """Analyse one opened source into ``sinks`` (default: the outputs ``opts`` asks for)."""
     info, contract = source.info, pipeline.contract
-    if opts.out_dir is not None:
-        prepare_output(opts.out_dir, opts.force)
     if sinks is None:
         sinks = default_sinks(info, opts.out_dir, video=opts.write_video, report=opts.report,
                               progress=opts.progress, display=opts.display,
                               max_frames=opts.max_frames)
+    if opts.out_dir is not None:
+        prepare_output(opts.out_dir, opts.force, [f for s in sinks for f in s.files()],
+                       getattr(source, "path", None))
     agg = VideoAggregator(contract, pipeline.policy)
     warnings = [SYNTHETIC_WARNING] if contract.synthetic_demo else []
     stage_sum: dict[str, float] = {}

@@ -23,6 +23,7 @@ from ..errors import EdgeDetectError, SinkError, SourceError
 from ..fsnames import display_name
 from ..interrupts import children_ignore_sigint
 from ..notices import SYNTHETIC_WARNING
+from ..outnames import safe_component, safe_relpath
 from ..runner import RunOptions
 from ..sinks import write_json
 from ..sources import VIDEO_SUFFIXES
@@ -81,12 +82,13 @@ def plan_jobs(folder: Path, videos: list[Path], out_dir: Path) -> list[Job]:
     would share one), and names that are not UTF-8 are written with ``\\xNN`` escapes.
     """
     rels = [v.relative_to(folder) for v in videos]
-    stems = [Path(display_name(r.with_suffix(""))) for r in rels]
+    stems = [safe_relpath([*r.parent.parts, r.stem]) for r in rels]  # never ``..``, never our own files
     folded = [s.as_posix().casefold() for s in stems]
     clash = {f for f in folded if folded.count(f) > 1}
     jobs, taken = [], set()
     for v, r, s, f in zip(videos, rels, stems, folded, strict=True):
-        sub = s.with_name(f"{s.name}_{display_name(r.suffix.lstrip('.')).lower()}") if f in clash else s
+        tag = display_name(r.suffix.lstrip('.')).lower()
+        sub = s.with_name(safe_component(f"{s.name}_{tag}")) if f in clash else s
         name, n = sub, 1
         while name.as_posix().casefold() in taken:
             n += 1

@@ -244,6 +244,9 @@ class VideoSink(Sink):
         self.max_frames = max_frames
         self.writer: VideoWriter | None = None
 
+    def files(self) -> list[Path]:
+        return [self.path.with_suffix(".mp4"), self.path.with_suffix(".avi")]  # MJPG fallback
+
     def open(self, info: VideoInfo, contract: ModelContract) -> None:
         self.writer = VideoWriter(self.path, info.fps, (info.width, info.height),
                                   frames_hint=self.max_frames or info.frame_count)

@@ -88,6 +88,10 @@ CASES = [
     ("contract-meta-100k", ["{video}", "-m", "{meta-100k}"], 4, "at most"),
     ("tampered-detector", ["{video}", "--face-config", "{proto}"], 4, "SHA-256"),
     ("output-is-a-file", ["{video}", "-o", "{text}/sub"], 5, "cannot create output folder"),
+    # issue 19: every file a run writes counts for --force; a run never overwrites its own input
+    ("report-exists-no-force", ["{video}", "-o", "{taken}"], 5, "already holds a result"),
+    ("source-is-an-output", ["{taken}/annotated.mp4", "-o", "{taken}", "--force"], 2,
+     "is an output of this run"),
 ]
 
 
@@ -106,6 +110,11 @@ def hostile(tmp_path_factory, tiny_onnx):
     proto = tmp / "deploy.prototxt"
     proto.write_text(locate_detector_files().config.read_text() + "\n# edited\n")
     video = write_video(tmp / "v.mp4", frames=12, size=(320, 240))
+    taken = tmp / "taken"  # an earlier run's folder without summary.json
+    taken.mkdir()
+    (taken / "report.html").write_text("<p>keep me</p>")
+    shutil.copy(video, taken / "annotated.mp4")
+    files["taken"] = str(taken)
     return {**files, "video": str(video), "tmp": str(tmp), "text": str(tmp / "notes.mp4"),
             "textjpg": str(tmp / "notes.jpg"), "proto": str(proto), "model": str(tiny_onnx)}
 
