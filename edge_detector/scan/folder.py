@@ -19,7 +19,7 @@ from typing import Any
 import click
 
 from ..build import PipelineSpec, build_pipeline
-from ..errors import EdgeDetectError, SinkError, SourceError
+from ..errors import EdgeDetectError, SinkError, SourceError, UsageError
 from ..fsnames import display_name
 from ..interrupts import children_ignore_sigint
 from ..notices import SYNTHETIC_WARNING
@@ -28,12 +28,13 @@ from ..runner import RunOptions
 from ..sinks import write_json
 from ..sources import VIDEO_SUFFIXES
 from ..weights import sha256_file
-from .rows import ScanRow, print_table, row_from_record, write_summary
+from .rows import COLUMNS, ScanRow, print_table, row_from_record, write_summary
 from .worker import ERROR_FILE, Job, JobResult, Worker, analyse_in_pool, init_worker
 
 log = logging.getLogger(__name__)
 SUMMARY_CSV = "summary.csv"
 SETTINGS_FILE = "settings.json"  # what produced a video's result: resume only if it matches
+LOCK_FILE = ".edge-detect.lock"  # held while a run or scan writes into its folder (see ..outlock)
 STOP_GRACE_S = 5.0  # after Ctrl-C/SIGTERM, how long workers get to finalise their video
 _NOT_RESULTS = {"threads"}  # PipelineSpec fields that change speed, not results
 
@@ -60,19 +61,52 @@ class ScanOptions:
 
 
 def find_videos(folder: Path, recursive: bool, exclude: Path | None = None) -> list[Path]:
-    """Video files by suffix, sorted; anything under ``exclude`` (our own output) is skipped."""
+    """Accepted inputs, sorted; never our own outputs: anything under ``exclude`` and every
+    folder an earlier run or scan wrote (recognised by its files, see :func:`is_output_folder`)."""
     if not folder.is_dir():
         raise SourceError(f"{folder} is not a folder")
-    pattern = folder.rglob("*") if recursive else folder.glob("*")
     skip = exclude.resolve() if exclude else None
-    found = []
-    for p in pattern:
-        if p.suffix.lower() not in VIDEO_SUFFIXES or not p.is_file():
+    found, outputs = [], []
+    for root, dirs, files in os.walk(folder):
+        here = Path(root)
+        if (skip is not None and here.resolve() == skip) or is_output_folder(here):
+            outputs.append(here)
+            dirs[:] = []
             continue
-        if skip is not None and skip in p.resolve().parents:
-            continue
-        found.append(p)
+        dirs[:] = sorted(dirs) if recursive else []
+        for name in files:
+            p = here / name
+            if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file():
+                found.append(p)
+    if outputs:
+        log.info("skipped %d output folders of edge-detect (e.g. %s)", len(outputs),
+                 display_name(outputs[0]))
     return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
+
+
+def is_output_folder(folder: Path) -> bool:
+    """A folder edge-detect wrote: a run's (summary.json beside frames.csv, settings.json or
+    error.txt) or a scan's (its lock file, or a summary.csv with the scan's header)."""
+    if (folder / LOCK_FILE).exists():
+        return True
+    if (folder / "summary.json").is_file() and any(
+            (folder / n).exists() for n in ("frames.csv", SETTINGS_FILE, ERROR_FILE)):
+        return True
+    try:
+        with open(folder / SUMMARY_CSV, encoding="utf-8", errors="replace") as fh:
+            return fh.readline().strip() == ",".join(COLUMNS)
+    except OSError:
+        return False
+
+
+def check_layout(folder: Path, out_dir: Path) -> None:
+    """Refuse an output folder that is the scanned folder or holds it (results would be scanned
+    as new videos, or land among the inputs); one inside the scanned tree is fine (skipped)."""
+    src, out = folder.resolve(), out_dir.resolve()
+    if out == src or out in src.parents:
+        what = "is" if out == src else "contains"
+        raise UsageError(f"output folder {display_name(out_dir)} {what} the scanned folder "
+                         f"{display_name(folder)}; pass -o outside it (or a new folder inside it)")
 
 
 def plan_jobs(folder: Path, videos: list[Path], out_dir: Path) -> list[Job]:
@@ -138,10 +172,13 @@ def done_row(job: Job, key: dict[str, Any] | None = None) -> tuple[ScanRow | Non
 
 def scan_folder(folder: Path, spec: PipelineSpec, opts: ScanOptions) -> int:
     """Scan ``folder``; returns 0 if every video succeeded, 1 if some failed."""
+    check_layout(folder, opts.out_dir)
     videos = find_videos(folder, opts.recursive, exclude=opts.out_dir)
     if not videos:
+        if is_output_folder(folder):
+            raise SourceError(f"{display_name(folder)} is an edge-detect output folder, not inputs")
         hint = "" if opts.recursive else " (pass -r to include sub-folders)"
-        raise SourceError(f"no videos found in {folder}{hint}")
+        raise SourceError(f"no videos found in {display_name(folder)}{hint}")
     try:
         opts.out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

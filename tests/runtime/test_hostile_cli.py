@@ -92,6 +92,8 @@ CASES = [
     ("report-exists-no-force", ["{video}", "-o", "{taken}"], 5, "already holds a result"),
     ("source-is-an-output", ["{taken}/annotated.mp4", "-o", "{taken}", "--force"], 2,
      "is an output of this run"),
+    ("scan-output-is-the-folder", ["{tmp}", "-o", "{tmp}"], 2, "is the scanned folder"),
+    ("scan-output-above-folder", ["{taken}", "-o", "{tmp}"], 2, "contains the scanned folder"),
 ]
 
 
