@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from edge_detector.cvfiles import read_image
 from edge_detector.faces import FaceDetector
 
 from .media import fixtures_faces_dir
@@ -51,7 +52,7 @@ def count_faces(folder: Path, sizes: tuple[int, ...], conf: float) -> dict[str, 
     dets = {s: FaceDetector(conf, s) for s in sizes}
     out: dict[str, dict[str, int]] = {}
     for p in images:
-        img = cv2.imread(str(p))
+        img = read_image(p)
         if img is None:
             continue
         out[p.name] = {str(s): len(d.detect(img)) for s, d in dets.items()}

@@ -21,6 +21,10 @@ class SourceError(EdgeDetectError):
     exit_code = 3
 
 
+class LimitError(SourceError):
+    """An input is over a documented limit (pixels, bytes, size); reported as such, not as corrupt."""
+
+
 class ModelError(EdgeDetectError):
     """A model file is missing, unreadable or not usable."""
 

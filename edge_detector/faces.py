@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .cvfiles import caffe_net
 from .errors import ModelError
 from .fsnames import display_name
 from .geometry import DEFAULT_MARGIN, CropGeometry, as_geometry
@@ -81,7 +82,7 @@ class FaceDetector:
         """The net planned for input ``(w, h)``; least recently used ones beyond NET_CACHE go."""
         net = self._nets.get(shape)
         if net is None:
-            net = cv2.dnn.readNetFromCaffe(self._config_bytes, self._model_bytes)
+            net = caffe_net(self._config_bytes, self._model_bytes)
             net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
             net.setPreferableTarget(cv2.dnn.DNN_TARGET_CPU)
             self._nets[shape] = net

@@ -18,8 +18,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .cvfiles import read_image, video_capture
 from .errors import SourceError
-from .fsnames import cv2_path, display_name
+from .fsnames import display_name
 from .types import Frame, VideoInfo
 
 log = logging.getLogger(__name__)
@@ -65,10 +66,7 @@ def _check_file(path: Path) -> None:
 
 def _open_capture(spec: str | int, what: str) -> cv2.VideoCapture:
     """Open with FFmpeg; a name that is not UTF-8 is opened through a safe alias (see fsnames)."""
-    if isinstance(spec, str):
-        cap = cv2.VideoCapture(cv2_path(spec), cv2.CAP_FFMPEG)
-    else:
-        cap = cv2.VideoCapture(spec)
+    cap = video_capture(spec)
     if not cap.isOpened():
         cap.release()
         raise SourceError(f"cannot open {what}")
@@ -81,10 +79,7 @@ class ImageSource(FrameSource):
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         _check_file(self.path)
-        try:  # decoded from bytes: no file name reaches OpenCV
-            image = cv2.imdecode(np.fromfile(self.path, np.uint8), cv2.IMREAD_COLOR)
-        except (OSError, cv2.error):
-            image = None
+        image = read_image(self.path)  # any name; header size checked before decoding
         if image is None:
             raise SourceError(f"cannot decode image {display_name(self.path)}: not an image or corrupt")
         self._image = image

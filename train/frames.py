@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edge_detector.fsnames import cv2_path
+from edge_detector.cvfiles import video_capture
 
 from .errors import ConfigError, TrainError
 
@@ -66,7 +66,7 @@ def _open(path: Path) -> cv2.VideoCapture:
         raise VideoReadError(f"no such file: {path}")
     if path.stat().st_size == 0:
         raise VideoReadError("empty file (0 bytes)")
-    cap = cv2.VideoCapture(cv2_path(path), cv2.CAP_FFMPEG)  # safe for names that are not UTF-8
+    cap = video_capture(path)  # safe for names that are not UTF-8
     if not cap.isOpened():
         cap.release()
         raise VideoReadError("cannot open video (not a video or corrupt container)")

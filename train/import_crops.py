@@ -29,7 +29,9 @@ from tqdm import tqdm
 
 from edge_detector.contract import FFPP_CLASSES, ORIGINAL
 from edge_detector.csvsafe import escape_frame
-from edge_detector.errors import EdgeDetectError
+from edge_detector.cvfiles import read_image, write_image
+from edge_detector.errors import EdgeDetectError, LimitError
+from edge_detector.fsnames import display_name
 from edge_detector.geometry import CropGeometry
 
 from .etl import CLASSES_JSON, ETL_CONFIG_JSON, JPEG_QUALITY, SPLITS_CSV
@@ -137,7 +139,8 @@ def _class_images(folder: Path, cls: str, split: str | None) -> list[Image]:
         if not p.is_file() or p.suffix.lower() not in IMAGE_SUFFIXES or p.name.startswith("."):
             continue
         rel = p.relative_to(folder)
-        video = f"{cls}/{rel.parent.as_posix()}" if len(rel.parts) > 1 else f"{cls}/{p.stem}"
+        # names that are not UTF-8 become \xNN escapes: keys and crop names go into UTF-8 files
+        video = display_name(f"{cls}/{rel.parent.as_posix()}" if len(rel.parts) > 1 else f"{cls}/{p.stem}")
         out.append(Image(p, cls, f"{split}/{video}" if split else video, split))
     return out
 
@@ -222,14 +225,17 @@ def assign(scan: Scan, cfg: ImportConfig) -> list[Image]:
 def _convert(job: tuple[Image, Path, int, str]) -> str | None:
     """Read, resize (INTER_AREA) and write one crop; returns why it failed, or None."""
     im, dest, size, fmt = job
-    img = cv2.imread(str(im.path), cv2.IMREAD_COLOR)
+    try:  # any file name; the header's size is checked before decoding
+        img = read_image(im.path, cv2.IMREAD_COLOR)
+    except LimitError as exc:
+        return str(exc)  # over the limit, not corrupt: said as such, the import goes on
     if img is None:
-        return f"cannot decode image {im.path.name}"
+        return f"cannot decode image {display_name(im.path.name)}"
     if img.shape[:2] != (size, size):
         img = cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(dest), img, FORMATS[fmt][1]):
-        raise OSError(f"cannot write {dest}")
+    if not write_image(dest, img, FORMATS[fmt][1]):
+        raise OSError(f"cannot write {display_name(dest)}")
     return None
 
 
@@ -259,7 +265,7 @@ def import_crops(cfg: ImportConfig) -> ImportResult:
     used: set[str] = set()
     rels = []
     for im in images:  # unique crop names even when two source folders merge into one class
-        base = f"{im.split}/{im.cls}/{im.path.stem}"
+        base = display_name(f"{im.split}/{im.cls}/{im.path.stem}")
         rel, k = base + suffix, 1
         while rel in used:
             rel, k = f"{base}__{k}{suffix}", k + 1
@@ -285,7 +291,7 @@ def import_crops(cfg: ImportConfig) -> ImportResult:
                 base = dict(video=im.video, cls=im.cls, group=im.video, split=im.split,
                             frame=frame)
                 if why is None:
-                    rows.append(ManifestRow(**base, crop=rels[i], detail=im.path.name))
+                    rows.append(ManifestRow(**base, crop=rels[i], detail=display_name(im.path.name)))
                 else:
                     failed[str(im.path)] = why
                     log.warning("%s: %s (recorded, run goes on)", im.path, why)
@@ -316,7 +322,7 @@ def identity_caveat(images: list[Image]) -> str | None:
     Loose files (no ``<class>/<video>/`` sub-folder) carry no video or identity id, so a fake
     ``X_Y`` may train while the original ``X`` tests: the test numbers are then optimistic.
     """
-    loose = sum(1 for im in images if im.video.rsplit("/", 1)[-1] == Path(im.path).stem)
+    loose = sum(1 for im in images if im.video.rsplit("/", 1)[-1] == display_name(Path(im.path).stem))
     if not loose:
         return None
     return (f"{loose} of {len(images)} images carry no video or identity id, so the same person "

@@ -21,8 +21,9 @@ import numpy as np
 from .. import atomic
 from ..contract import ModelContract
 from ..csvsafe import escape_cell, escape_row
+from ..cvfiles import video_writer
 from ..errors import SinkError
-from ..fsnames import cv2_path, display_name
+from ..fsnames import display_name
 from ..results import RunResult
 from ..types import FrameResult, VideoInfo
 from .base import Sink, free_bytes, write_error
@@ -149,7 +150,7 @@ class VideoWriter:
             raise write_error(path, exc) from exc
         for suffix, fourcc in ((".mp4", "mp4v"), (".avi", "MJPG")):
             candidate = path.with_suffix(suffix)
-            w = cv2.VideoWriter(cv2_path(candidate), cv2.VideoWriter_fourcc(*fourcc), fps, size_wh)
+            w = video_writer(candidate, fourcc, fps, size_wh)
             if w.isOpened():
                 self._writer, self.path, self.fourcc = w, candidate, fourcc
                 break
