@@ -18,8 +18,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .cvfiles import read_image, video_capture
-from .errors import SourceError
+from .cvfiles import check_pixels, read_image, video_capture
+from .errors import LimitError, SourceError
 from .fsnames import display_name
 from .types import Frame, VideoInfo
 
@@ -73,6 +73,16 @@ def _open_capture(spec: str | int, what: str) -> cv2.VideoCapture:
     return cap
 
 
+def _check_frame_size(cap: cv2.VideoCapture, what: str) -> None:
+    """The container's frame size against the pixel budget, before the first frame is decoded."""
+    w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH) or 0), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0)
+    try:
+        check_pixels(w, h, f"{what} frames")
+    except LimitError:
+        cap.release()
+        raise
+
+
 class ImageSource(FrameSource):
     """A still image as a one-frame source."""
 
@@ -98,6 +108,7 @@ class VideoFileSource(FrameSource):
         _check_file(self.path)
         name = display_name(self.path)
         cap = _open_capture(str(self.path), f"video {name}: not a video or unsupported codec")
+        _check_frame_size(cap, f"video {name}")
         ok, first = cap.read()
         if not ok or first is None:
             cap.release()
@@ -173,6 +184,7 @@ class LiveSource(FrameSource):
             _check_file(Path(str(spec)))
             what = f"video {display_name(spec)}: not a video or unsupported codec"
         self._cap = _open_capture(spec, what)
+        _check_frame_size(self._cap, what.split(":")[0])
         ok, first = self._cap.read()
         if not ok or first is None:
             self._cap.release()

@@ -47,3 +47,33 @@ def contract_model(path: Path, **changes) -> Path:
     d = ModelContract(FFPP_CLASSES, 32).to_dict()
     d.update(changes)
     return const_model(path, np.full(7, 1 / 7), contract=d)
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    import struct
+    import zlib
+
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png_bomb(path: Path, width: int = 20000, height: int = 20000) -> Path:
+    """A small 1-bit grey PNG that decodes to ``width x height`` BGR pixels (20000² px: 1.2 GB)."""
+    import struct
+    import zlib
+
+    row = b"\0" * (1 + (width + 7) // 8)
+    comp = zlib.compressobj(9)
+    idat = b"".join(comp.compress(row) for _ in range(height)) + comp.flush()
+    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", idat)
+                     + _png_chunk(b"IEND", b""))
+    return path
+
+
+def png_header_only(path: Path, width: int = 50000, height: int = 50000) -> Path:
+    """A PNG signature and header claiming ``width x height`` and no pixel data (~60 bytes)."""
+    import struct
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IEND", b""))
+    return path

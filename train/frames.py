@@ -19,7 +19,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edge_detector.cvfiles import video_capture
+from edge_detector.cvfiles import check_pixels, video_capture
+from edge_detector.errors import LimitError
 
 from .errors import ConfigError, TrainError
 
@@ -70,6 +71,12 @@ def _open(path: Path) -> cv2.VideoCapture:
     if not cap.isOpened():
         cap.release()
         raise VideoReadError("cannot open video (not a video or corrupt container)")
+    try:  # the frame size against the pixel budget, before any frame is decoded
+        check_pixels(int(cap.get(cv2.CAP_PROP_FRAME_WIDTH) or 0),
+                     int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0), "video")
+    except LimitError as exc:
+        cap.release()
+        raise VideoReadError(str(exc)) from exc
     return cap
 
 

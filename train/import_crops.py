@@ -41,6 +41,7 @@ from .splits import SPLITS
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+MAX_SIZE = 1024  # the model contract's largest input_size
 FORMATS = {"png": (".png", []), "jpg": (".jpg", [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])}
 SPLIT_ALIASES = {"train": "train", "training": "train", "val": "val", "valid": "val",
                  "validation": "val", "test": "test", "testing": "test"}
@@ -80,8 +81,8 @@ class ImportConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        if self.size < 16:
-            raise ImportCropsError(f"--size must be >= 16, got {self.size}")
+        if not 16 <= self.size <= MAX_SIZE:
+            raise ImportCropsError(f"--size must be 16-{MAX_SIZE} (a model's input size), got {self.size}")
         for name in ("val_fraction", "test_fraction"):
             if not 0.0 <= getattr(self, name) < 0.5:
                 raise ImportCropsError(f"--{name.replace('_', '-')} must be in [0, 0.5)")

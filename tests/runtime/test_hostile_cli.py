@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from edge_detector import atomic
 from edge_detector.cli import main
-from tests.hostile import BAD_NAME, const_model, contract_model
+from tests.hostile import BAD_NAME, const_model, contract_model, png_bomb, png_header_only
 from tests.media import astronaut_bgr, read_video_stats, write_video
 
 DOCUMENTED = {0, 1, 2, 3, 4, 5, 130, 143}
@@ -92,6 +92,8 @@ CASES = [
     ("report-exists-no-force", ["{video}", "-o", "{taken}"], 5, "already holds a result"),
     ("source-is-an-output", ["{taken}/annotated.mp4", "-o", "{taken}", "--force"], 2,
      "is an output of this run"),
+    ("png-bomb-48kb", ["{bomb}"], 3, "20000x20000 px, over the limit"),
+    ("png-header-50000", ["{hdrbomb}"], 3, "50000x50000 px, over the limit"),
     ("scan-output-is-the-folder", ["{tmp}", "-o", "{tmp}"], 2, "is the scanned folder"),
     ("scan-output-above-folder", ["{taken}", "-o", "{tmp}"], 2, "contains the scanned folder"),
 ]
@@ -117,6 +119,9 @@ def hostile(tmp_path_factory, tiny_onnx):
     (taken / "report.html").write_text("<p>keep me</p>")
     shutil.copy(video, taken / "annotated.mp4")
     files["taken"] = str(taken)
+    (tmp / "bombs").mkdir()
+    files["bomb"] = str(png_bomb(tmp / "bombs" / "bomb.png"))
+    files["hdrbomb"] = str(png_header_only(tmp / "bombs" / "header.png"))
     return {**files, "video": str(video), "tmp": str(tmp), "text": str(tmp / "notes.mp4"),
             "textjpg": str(tmp / "notes.jpg"), "proto": str(proto), "model": str(tiny_onnx)}
 
