@@ -220,8 +220,9 @@ class Request:
         if self.cluster and self.workers > 1:
             raise click.UsageError("give either --workers (local processes) or --cluster, not both")
         if self.cluster:
-            from .cluster import require_dask
+            from .cluster import check_address, require_dask
 
+            check_address(self.cluster)  # exit 2 for a malformed address or local:N too large
             require_dask()  # a one-line error before any work when the extra is missing
 
 

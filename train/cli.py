@@ -63,8 +63,9 @@ def etl(dataset_root: Path, out: Path, frames_per_video: int, size: int, margin:
     from .etl import EtlConfig, format_result, run_etl
 
     if cluster:
-        from edge_detector.cluster import require_dask
+        from edge_detector.cluster import check_address, require_dask
 
+        check_address(cluster)  # exit 2 for a malformed address or local:N too large
         require_dask()  # one line before any work when the extra is missing
     cfg = EtlConfig(dataset_root, out, frames_per_video, size, margin, split, splits_dir, seed,
                     workers, decoder, conf_threshold, cluster=cluster, crop_format=crop_format)

@@ -94,6 +94,10 @@ CASES = [
      "is an output of this run"),
     ("png-bomb-48kb", ["{bomb}"], 3, "20000x20000 px, over the limit"),
     ("png-header-50000", ["{hdrbomb}"], 3, "50000x50000 px, over the limit"),
+    ("cluster-tcp-empty", ["{tmp}", "--cluster", "tcp://"], 2, "bad host or port"),
+    ("cluster-inproc", ["{tmp}", "--cluster", "inproc://x"], 2, "inproc:// is not supported"),
+    ("cluster-http-space", ["{tmp}", "--cluster", "http://x y"], 2, "http:// is not supported"),
+    ("cluster-local-999", ["{tmp}", "--cluster", "local:999"], 2, "local:N (N 1-"),
     ("scan-output-is-the-folder", ["{tmp}", "-o", "{tmp}"], 2, "is the scanned folder"),
     ("scan-output-above-folder", ["{taken}", "-o", "{tmp}"], 2, "contains the scanned folder"),
 ]
