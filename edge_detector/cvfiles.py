@@ -9,8 +9,12 @@ against a pixel budget before decoding; videos are opened through :func:`fsnames
 
 from __future__ import annotations
 
+import contextlib
 import os
 import struct
+import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -190,10 +194,31 @@ def cascade(path: str | os.PathLike) -> cv2.CascadeClassifier:
     return cv2.CascadeClassifier(cv2_path(os.fsdecode(path)))
 
 
-def caffe_net(config: bytes, model: bytes):
-    """An OpenCV DNN from Caffe prototxt + caffemodel bytes (no file name reaches OpenCV)."""
-    return cv2.dnn.readNetFromCaffe(config, model)
+def caffe_net(config, model):
+    """An OpenCV DNN from Caffe prototxt + caffemodel bytes (no file name reaches OpenCV).
+
+    Protobuf prints its parse errors straight to stderr (``[libprotobuf ERROR ...]``); they are
+    captured here and only OpenCV's exception reaches the caller. ``model=None``: the prototxt alone.
+    """
+    with captured_stderr():
+        if model is None:
+            return cv2.dnn.readNetFromCaffe(config)
+        return cv2.dnn.readNetFromCaffe(config, model)
 
 
-def caffe_net_from_files(config: str | os.PathLike, model: str | os.PathLike):
-    return caffe_net(Path(config).read_bytes(), Path(model).read_bytes())
+@contextlib.contextmanager
+def captured_stderr() -> Iterator[list[str]]:
+    """Native libraries' writes to file descriptor 2 go to a buffer (returned as lines) instead
+    of the terminal: only the project speaks on stderr."""
+    lines: list[str] = []
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield lines
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            lines.extend(tmp.read().decode("utf-8", "replace").splitlines())

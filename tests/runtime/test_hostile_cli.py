@@ -98,6 +98,16 @@ CASES = [
     ("cluster-inproc", ["{tmp}", "--cluster", "inproc://x"], 2, "inproc:// is not supported"),
     ("cluster-http-space", ["{tmp}", "--cluster", "http://x y"], 2, "http:// is not supported"),
     ("cluster-local-999", ["{tmp}", "--cluster", "local:999"], 2, "local:N (N 1-"),
+    # issue 19, class 11: only the project speaks on stderr, and errors name the real cause
+    ("camera-out-of-range", ["--camera", "7"], 3, "cannot open camera 7"),
+    ("model-is-a-folder", ["{video}", "-m", "{tmp}"], 4, "is a folder, not a file"),
+    ("model-is-dev-null", ["{video}", "-m", "/dev/null"], 4, "not a regular file"),
+    ("model-is-empty", ["{video}", "-m", "{empty}"], 4, "is empty (0 bytes)"),
+    ("face-config-garbage", ["{video}", "--face-config", "{badproto}", "--face-config-sha256",
+                             "{badproto_sha}"], 4, "face detector config"),
+    ("face-model-garbage", ["{video}", "--face-model", "{badmodel}", "--face-model-sha256",
+                            "{badmodel_sha}"], 4, "face detector weights"),
+    ("face-model-is-a-folder", ["{video}", "--face-model", "{tmp}"], 4, "is a folder"),
     ("scan-output-is-the-folder", ["{tmp}", "-o", "{tmp}"], 2, "is the scanned folder"),
     ("scan-output-above-folder", ["{taken}", "-o", "{tmp}"], 2, "contains the scanned folder"),
 ]
@@ -123,6 +133,13 @@ def hostile(tmp_path_factory, tiny_onnx):
     (taken / "report.html").write_text("<p>keep me</p>")
     shutil.copy(video, taken / "annotated.mp4")
     files["taken"] = str(taken)
+    import hashlib
+
+    for key, data in (("badproto", b"garbage { x\n"), ("badmodel", bytes(range(256)) * 4)):
+        (tmp / f"{key}.bin").write_bytes(data)
+        files[key], files[f"{key}_sha"] = str(tmp / f"{key}.bin"), hashlib.sha256(data).hexdigest()
+    (tmp / "empty.onnx").write_bytes(b"")
+    files["empty"] = str(tmp / "empty.onnx")
     (tmp / "bombs").mkdir()
     files["bomb"] = str(png_bomb(tmp / "bombs" / "bomb.png"))
     files["hdrbomb"] = str(png_header_only(tmp / "bombs" / "header.png"))
