@@ -25,8 +25,23 @@ from .types import Frame, VideoInfo
 
 log = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
-VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv"}
+# The one list of accepted inputs, for single files and folder scans alike (README "Accepted inputs").
+# Images are decoded by OpenCV; everything else by OpenCV's FFmpeg (GIF and HEIC/HEIF as videos:
+# FFmpeg reads every frame of an animated GIF and the images of a HEIF container, where it can).
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".webp", ".tif", ".tiff"})
+VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv",
+                            ".flv", ".ts", ".mts", ".m2ts", ".3gp", ".3g2", ".ogv", ".gif", ".heic",
+                            ".heif"})
+ACCEPTED_SUFFIXES = IMAGE_SUFFIXES | VIDEO_SUFFIXES
+
+
+def is_accepted(path: str | Path) -> bool:
+    """Whether a file's suffix is on the accepted list (case-insensitive)."""
+    return Path(path).suffix.lower() in ACCEPTED_SUFFIXES
+
+
+def accepted_list() -> str:
+    return ("videos " + " ".join(sorted(VIDEO_SUFFIXES)) + "; images " + " ".join(sorted(IMAGE_SUFFIXES)))
 DEFAULT_LIVE_FPS = 30.0
 _END = object()
 
@@ -254,6 +269,9 @@ def open_source(spec: str | int | Path, realtime: bool = False) -> FrameSource:
     if is_stream_url(text):
         return LiveSource(text, display_name(text.rsplit("/", 1)[-1]) or "stream")
     path = Path(text)
+    if path.is_file() and not is_accepted(path):  # the list a folder scan uses, too
+        what = f"suffix {display_name(path.suffix)}" if path.suffix else "no suffix"
+        raise SourceError(f"{display_name(path)} has {what}, not an accepted input ({accepted_list()})")
     if path.suffix.lower() in IMAGE_SUFFIXES:
         return ImageSource(path)
     if realtime:

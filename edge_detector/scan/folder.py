@@ -26,7 +26,7 @@ from ..notices import SYNTHETIC_WARNING
 from ..outnames import safe_component, safe_relpath
 from ..runner import RunOptions
 from ..sinks import write_json
-from ..sources import VIDEO_SUFFIXES
+from ..sources import accepted_list, is_accepted
 from ..weights import sha256_file
 from .rows import COLUMNS, ScanRow, print_table, row_from_record, write_summary
 from .worker import ERROR_FILE, Job, JobResult, Worker, analyse_in_pool, init_worker
@@ -61,12 +61,12 @@ class ScanOptions:
 
 
 def find_videos(folder: Path, recursive: bool, exclude: Path | None = None) -> list[Path]:
-    """Accepted inputs, sorted; never our own outputs: anything under ``exclude`` and every
-    folder an earlier run or scan wrote (recognised by its files, see :func:`is_output_folder`)."""
+    """Accepted inputs (videos and images), sorted; never our own outputs: anything under
+    ``exclude`` and every folder an earlier run or scan wrote (see :func:`is_output_folder`)."""
     if not folder.is_dir():
         raise SourceError(f"{folder} is not a folder")
     skip = exclude.resolve() if exclude else None
-    found, outputs = [], []
+    found, outputs, skipped = [], [], []
     for root, dirs, files in os.walk(folder):
         here = Path(root)
         if (skip is not None and here.resolve() == skip) or is_output_folder(here):
@@ -76,8 +76,13 @@ def find_videos(folder: Path, recursive: bool, exclude: Path | None = None) -> l
         dirs[:] = sorted(dirs) if recursive else []
         for name in files:
             p = here / name
-            if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file():
+            if is_accepted(p) and p.is_file():
                 found.append(p)
+            elif not name.startswith("."):
+                skipped.append(p)
+    if skipped:
+        log.warning("skipped %d files that are not accepted inputs (e.g. %s); accepted: %s",
+                    len(skipped), display_name(skipped[0].relative_to(folder)), accepted_list())
     if outputs:
         log.info("skipped %d output folders of edge-detect (e.g. %s)", len(outputs),
                  display_name(outputs[0]))

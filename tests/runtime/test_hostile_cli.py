@@ -108,6 +108,7 @@ CASES = [
     ("face-model-garbage", ["{video}", "--face-model", "{badmodel}", "--face-model-sha256",
                             "{badmodel_sha}"], 4, "face detector weights"),
     ("face-model-is-a-folder", ["{video}", "--face-model", "{tmp}"], 4, "is a folder"),
+    ("not-an-accepted-input", ["{tmp}/badproto.bin"], 3, "not an accepted input"),
     ("scan-output-is-the-folder", ["{tmp}", "-o", "{tmp}"], 2, "is the scanned folder"),
     ("scan-output-above-folder", ["{taken}", "-o", "{tmp}"], 2, "contains the scanned folder"),
 ]
