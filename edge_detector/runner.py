@@ -18,6 +18,7 @@ from .annotate import Annotator
 from .errors import EdgeDetectError, SinkError, UsageError
 from .fsnames import display_name
 from .notices import SYNTHETIC_WARNING
+from .outlock import output_lock
 from .outnames import RUN_FILES
 from .pipeline import Pipeline
 from .results import DetectorInfo, RunResult
@@ -66,15 +67,23 @@ def prepare_output(out_dir: Path, force: bool, files: Sequence[Path] = (),
 
 def run_source(source: FrameSource, pipeline: Pipeline, opts: RunOptions,
                sinks: Sequence[Sink] | None = None) -> RunResult:
-    """Analyse one opened source into ``sinks`` (default: the outputs ``opts`` asks for)."""
-    info, contract = source.info, pipeline.contract
+    """Analyse one opened source into ``sinks`` (default: the outputs ``opts`` asks for); the
+    output folder is locked for the run (see :mod:`.outlock`)."""
     if sinks is None:
-        sinks = default_sinks(info, opts.out_dir, video=opts.write_video, report=opts.report,
+        sinks = default_sinks(source.info, opts.out_dir, video=opts.write_video, report=opts.report,
                               progress=opts.progress, display=opts.display,
                               max_frames=opts.max_frames)
-    if opts.out_dir is not None:
-        prepare_output(opts.out_dir, opts.force, [f for s in sinks for f in s.files()],
-                       getattr(source, "path", None))
+    with contextlib.ExitStack() as lock:
+        if opts.out_dir is not None:
+            prepare_output(opts.out_dir, opts.force, [f for s in sinks for f in s.files()],
+                           getattr(source, "path", None))
+            lock.enter_context(output_lock(opts.out_dir))  # one writer per folder
+        return _run(source, pipeline, opts, sinks)
+
+
+def _run(source: FrameSource, pipeline: Pipeline, opts: RunOptions,
+         sinks: Sequence[Sink]) -> RunResult:
+    info, contract = source.info, pipeline.contract
     agg = VideoAggregator(contract, pipeline.policy)
     warnings = [SYNTHETIC_WARNING] if contract.synthetic_demo else []
     stage_sum: dict[str, float] = {}

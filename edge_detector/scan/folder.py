@@ -23,6 +23,7 @@ from ..errors import EdgeDetectError, SinkError, SourceError, UsageError
 from ..fsnames import display_name
 from ..interrupts import children_ignore_sigint
 from ..notices import SYNTHETIC_WARNING
+from ..outlock import LOCK_FILE, output_lock
 from ..outnames import safe_component, safe_relpath
 from ..runner import RunOptions
 from ..sinks import write_json
@@ -34,7 +35,6 @@ from .worker import ERROR_FILE, Job, JobResult, Worker, analyse_in_pool, init_wo
 log = logging.getLogger(__name__)
 SUMMARY_CSV = "summary.csv"
 SETTINGS_FILE = "settings.json"  # what produced a video's result: resume only if it matches
-LOCK_FILE = ".edge-detect.lock"  # held while a run or scan writes into its folder (see ..outlock)
 STOP_GRACE_S = 5.0  # after Ctrl-C/SIGTERM, how long workers get to finalise their video
 _NOT_RESULTS = {"threads"}  # PipelineSpec fields that change speed, not results
 
@@ -188,6 +188,11 @@ def scan_folder(folder: Path, spec: PipelineSpec, opts: ScanOptions) -> int:
         opts.out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise SinkError(f"cannot create output folder {opts.out_dir}: {exc.strerror or exc}") from exc
+    with output_lock(opts.out_dir):  # a second scan into this folder is refused, not interleaved
+        return _scan_locked(folder, videos, spec, opts)
+
+
+def _scan_locked(folder: Path, videos: list[Path], spec: PipelineSpec, opts: ScanOptions) -> int:
     jobs = plan_jobs(folder, videos, opts.out_dir)
     key = settings_key(spec, opts)
     rows: dict[str, ScanRow] = {}

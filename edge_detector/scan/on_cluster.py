@@ -17,6 +17,7 @@ from pathlib import Path
 from .. import atomic
 from ..build import PipelineSpec, build_pipeline
 from ..cluster import connect, local_threads, one_line, require_dask, results, worker_state
+from ..outlock import LOCK_FILE
 from ..runner import RunOptions
 from .rows import ScanRow
 from .worker import ERROR_FILE, Job, JobResult, Worker
@@ -35,7 +36,7 @@ def scan_one(worker: Worker, job: Job) -> tuple[JobResult, dict[str, bytes]]:
         out = Path(tmp) / "out"
         result = worker.analyse(replace(job, out_dir=out))
         files = {p.relative_to(out).as_posix(): p.read_bytes()
-                 for p in sorted(out.rglob("*")) if p.is_file()}
+                 for p in sorted(out.rglob("*")) if p.is_file() and p.name != LOCK_FILE}
     return result, files
 
 
