@@ -20,6 +20,7 @@ from .interrupts import exit_code, handle_signals, signalled
 from .notices import SYNTHETIC_WARNING
 from .outnames import default_output
 from .policy import AGGREGATIONS, DEFAULT_THRESHOLD
+from .sources import DEFAULT_READ_TIMEOUT
 from .zoo import resolve_model
 
 log = logging.getLogger("edge_detector")
@@ -129,6 +130,9 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
               help="Show a live window (default: on for cameras, off for files).")
 @click.option("--record", is_flag=True, help="Live mode: also write CSV/video/summary.")
 @click.option("--realtime", is_flag=True, help="Play a file at its own FPS like a camera (drops frames).")
+@click.option("--read-timeout", type=Finite(0.1, 3600), default=DEFAULT_READ_TIMEOUT, show_default=True,
+              help="Streams, FIFOs, cameras: seconds without a frame (also while opening) after which "
+                   "the source counts as stalled (exit 3).")
 @click.option("--recursive", "-r", is_flag=True, help="Folder source: include sub-folders.")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Folder source: videos analysed in parallel.")
@@ -141,14 +145,14 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
 def main(source, model, webcam, camera, output, force, every, max_frames, threshold, aggregation,
          face_conf, det_size, det_keep_aspect, detect_mode, full_every, face_model, face_config,
          face_model_sha256, face_config_sha256, threads, write_video, report, display,
-         record, realtime, recursive, workers, cluster, quiet, verbose):
+         record, realtime, read_timeout, recursive, workers, cluster, quiet, verbose):
     """Detect face forgeries in SOURCE (video, image, folder or stream URL) or a live camera."""
     _setup_logging(verbose, quiet)
     request = Request(
         source=source, camera=camera if camera is not None else 0 if webcam else None,
         realtime=realtime, recursive=recursive, workers=workers, cluster=cluster, out_dir=output,
         force=force, write_video=write_video, report=report, display=display, record=record,
-        max_frames=max_frames, quiet=quiet,
+        max_frames=max_frames, quiet=quiet, read_timeout=read_timeout,
     )
     with handle_signals():
         try:
@@ -204,6 +208,7 @@ class Request:
     record: bool = False
     max_frames: int | None = None
     quiet: bool = False
+    read_timeout: float = DEFAULT_READ_TIMEOUT  # streams: seconds without a frame = stalled
 
     @property
     def is_folder(self) -> bool:
@@ -244,7 +249,8 @@ def _analyse(req: Request, spec: PipelineSpec) -> int:
     from .sources import open_source
 
     live = req.camera is not None
-    src = open_source(req.camera) if live else open_source(req.source, req.realtime)
+    src = open_source(req.camera if live else req.source, req.realtime and not live,
+                      read_timeout=req.read_timeout)
     with src:
         pipeline = build_pipeline(spec)
         if pipeline.contract.synthetic_demo:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .aggregate import VideoAggregator
 from .annotate import Annotator
-from .errors import EdgeDetectError, SinkError, UsageError
+from .errors import EdgeDetectError, SinkError, SourceError, UsageError
 from .fsnames import display_name
 from .notices import SYNTHETIC_WARNING
 from .outlock import output_lock
@@ -104,6 +104,10 @@ def _run(source: FrameSource, pipeline: Pipeline, opts: RunOptions,
             error = exc
             warnings.append(str(exc))
     elapsed = time.perf_counter() - t_start
+    end = getattr(source, "end_reason", None)  # a live stream that ended or stalled by itself
+    if end and not interrupted and error is None:
+        warnings.append(source.end_message)
+        error = SourceError(source.end_message)
     for sink in sinks:
         stage_sum.update(sink.totals_ms())
     summary = agg.summary()
@@ -115,7 +119,7 @@ def _run(source: FrameSource, pipeline: Pipeline, opts: RunOptions,
         model_path=str(getattr(pipeline.classifier, "path", "") or ""), every=pipeline.every,
         dropped=source.dropped, fps=agg.frames_read / elapsed if elapsed else 0.0,
         stage_ms={k: v / frames for k, v in stage_sum.items()}, interrupted=interrupted,
-        warnings=warnings,
+        stream_ended=end == "ended", stalled=end == "stalled", warnings=warnings,
     )
     for sink in sinks:
         sink.close(run)

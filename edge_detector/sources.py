@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import queue
+import stat
 import threading
 import time
 from collections.abc import Iterator
@@ -43,6 +45,7 @@ def is_accepted(path: str | Path) -> bool:
 def accepted_list() -> str:
     return ("videos " + " ".join(sorted(VIDEO_SUFFIXES)) + "; images " + " ".join(sorted(IMAGE_SUFFIXES)))
 DEFAULT_LIVE_FPS = 30.0
+DEFAULT_READ_TIMEOUT = 10.0  # seconds without a frame before a stream counts as stalled
 _END = object()
 
 
@@ -191,20 +194,26 @@ class VideoFileSource(FrameSource):
 
 
 class LiveSource(FrameSource):
-    """Camera, stream, or a file played in real time: a grabber thread keeps only the newest frame."""
+    """Camera, stream, FIFO, or a file played in real time: a grabber thread keeps only the newest
+    frame.
 
-    def __init__(self, spec: str | int, name: str, realtime_file: bool = False) -> None:
+    A stream that delivers no frame for ``read_timeout`` seconds (also while it opens) is
+    *stalled*; one that stops before its known length (or that has none) has *ended*. Both end the
+    run with outputs covering what was received; ``end_reason`` and ``end_message`` say which.
+    The capture is opened and first read in a helper thread, so Ctrl-C works in every state.
+    """
+
+    def __init__(self, spec: str | int, name: str, realtime_file: bool = False,
+                 read_timeout: float = DEFAULT_READ_TIMEOUT) -> None:
         what = f"camera {spec}" if isinstance(spec, int) else f"stream {display_name(spec)}"
         if realtime_file:
             _check_file(Path(str(spec)))
             what = f"video {display_name(spec)}: not a video or unsupported codec"
-        self._cap = _open_capture(spec, what)
-        _check_frame_size(self._cap, what.split(":")[0])
-        ok, first = self._cap.read()
-        if not ok or first is None:
-            self._cap.release()
-            raise SourceError(f"{what} opened but delivered no frame")
+        self.read_timeout = float(read_timeout)
+        self._cap, first = _open_stream(spec, what, None if realtime_file else self.read_timeout)
         fps = _valid_fps(self._cap.get(cv2.CAP_PROP_FPS)) or DEFAULT_LIVE_FPS
+        count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        self._length = count if count > 0 else None  # a file:// or HTTP file has one; a live feed not
         h, w = first.shape[:2]
         self.info = VideoInfo(name, w, h, fps, None, True, "file-realtime" if realtime_file else "live")
         self._pace = realtime_file
@@ -213,7 +222,11 @@ class LiveSource(FrameSource):
         self._done = False
         self._stop = threading.Event()
         self._t0 = time.perf_counter()
+        self._last_frame = time.monotonic()
+        self._timed_out = False
         self.captured = 1
+        self.end_reason: str | None = None  # "ended" or "stalled"
+        self.end_message = ""
         self._thread = threading.Thread(target=self._grab, name="grab", daemon=True)
         self._thread.start()
 
@@ -225,14 +238,17 @@ class LiveSource(FrameSource):
                     delay = self._t0 + index / self.info.fps - time.perf_counter()
                     if delay > 0:
                         time.sleep(delay)
+                t_read = time.monotonic()
                 ok, image = self._cap.read()
-                if not ok:
+                if not ok:  # FFmpeg's read timeout also ends here: a failed read that waited
+                    self._timed_out = time.monotonic() - t_read >= 0.5 * self.read_timeout
                     break
                 with self._cond:
                     if self._latest is not None:
                         self.dropped += 1
                     self._latest = (index, image)
                     self.captured = index + 1
+                    self._last_frame = time.monotonic()
                     self._cond.notify()
                 index += 1
         finally:
@@ -240,35 +256,104 @@ class LiveSource(FrameSource):
                 self._done = True
                 self._cond.notify()
 
+    def _stalled(self) -> bool:
+        return not self._pace and time.monotonic() - self._last_frame >= self.read_timeout
+
     def __iter__(self) -> Iterator[Frame]:
         while True:
             with self._cond:
-                while self._latest is None and not self._done:
-                    self._cond.wait(timeout=0.5)
+                while self._latest is None and not self._done and not self._stalled():
+                    self._cond.wait(timeout=0.2)
                 if self._latest is None:
+                    if not self._stop.is_set():
+                        self._note_end()
                     return
                 index, image = self._latest
                 self._latest = None
             yield Frame(index, index / self.info.fps, image)
 
+    def _note_end(self) -> None:
+        """Why frames stopped coming, unless the source simply reached its known end."""
+        if self._pace:
+            return
+        n = self.captured
+        if self._stalled() or self._timed_out:
+            self.end_reason = "stalled"
+            self.end_message = (f"{self.info.name} stalled: no frame for {self.read_timeout:g} s "
+                                f"(--read-timeout); outputs cover the {n} frames received")
+        elif self._length is None or n < self._length - max(2, self._length // 100):
+            self.end_reason = "ended"
+            self.end_message = (f"{self.info.name} ended after {n} frames (the sender stopped or "
+                                "the connection closed); outputs cover them")
+
     def close(self) -> None:
         self._stop.set()
         self._thread.join(timeout=2.0)
-        self._cap.release()
+        if not self._thread.is_alive():  # a grabber stuck in a read still uses the capture
+            self._cap.release()
+
+
+def _open_stream(spec: str | int, what: str, timeout: float | None) -> tuple[cv2.VideoCapture,
+                                                                              np.ndarray]:
+    """Open and read the first frame in a helper thread (the main thread stays free for Ctrl-C);
+    with a ``timeout``, FFmpeg gets it as its open/read timeout and a source silent that long
+    (a FIFO without a writer, a dead host) is reported as stalled."""
+    params = None
+    if timeout is not None and not isinstance(spec, int):
+        ms = max(1, int(timeout * 1000))
+        params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms]
+    box: dict[str, object] = {}
+
+    def opener() -> None:
+        cap = video_capture(spec, params=params)
+        box["cap"] = cap
+        if cap.isOpened():
+            box["first"] = cap.read()
+
+    t = threading.Thread(target=opener, name="open", daemon=True)
+    t.start()
+    deadline = None if timeout is None else time.monotonic() + timeout + 1.0
+    while t.is_alive():
+        t.join(0.1)  # Ctrl-C lands here, not inside OpenCV
+        if deadline is not None and time.monotonic() > deadline:
+            raise SourceError(f"{what} stalled: nothing received within {timeout:g} s while "
+                              "opening (--read-timeout)")
+    cap = box.get("cap")
+    if cap is None or not cap.isOpened():
+        if cap is not None:
+            cap.release()
+        raise SourceError(f"cannot open {what}")
+    ok, first = box.get("first", (False, None))
+    if not ok or first is None:
+        cap.release()
+        raise SourceError(f"{what} opened but delivered no frame")
+    _check_frame_size(cap, what.split(":")[0])
+    return cap, first
 
 
 def is_stream_url(spec: str) -> bool:
     return "://" in spec
 
 
-def open_source(spec: str | int | Path, realtime: bool = False) -> FrameSource:
-    """A camera index (int), a stream URL, an image file or a video file."""
+def _is_fifo(path: Path) -> bool:
+    try:
+        return stat.S_ISFIFO(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def open_source(spec: str | int | Path, realtime: bool = False,
+                read_timeout: float = DEFAULT_READ_TIMEOUT) -> FrameSource:
+    """A camera index (int), a stream URL, a FIFO, an image file or a video file."""
     if isinstance(spec, int):
-        return LiveSource(spec, f"camera{spec}")
+        return LiveSource(spec, f"camera{spec}", read_timeout=read_timeout)
     text = str(spec)
     if is_stream_url(text):
-        return LiveSource(text, display_name(text.rsplit("/", 1)[-1]) or "stream")
+        return LiveSource(text, display_name(text.rsplit("/", 1)[-1]) or "stream",
+                          read_timeout=read_timeout)
     path = Path(text)
+    if _is_fifo(path):  # a named pipe is a stream: it has no length and can stall
+        return LiveSource(text, display_name(path.name), read_timeout=read_timeout)
     if path.is_file() and not is_accepted(path):  # the list a folder scan uses, too
         what = f"suffix {display_name(path.suffix)}" if path.suffix else "no suffix"
         raise SourceError(f"{display_name(path)} has {what}, not an accepted input ({accepted_list()})")

@@ -109,6 +109,9 @@ CASES = [
                             "{badmodel_sha}"], 4, "face detector weights"),
     ("face-model-is-a-folder", ["{video}", "--face-model", "{tmp}"], 4, "is a folder"),
     ("not-an-accepted-input", ["{tmp}/badproto.bin"], 3, "not an accepted input"),
+    ("fifo-without-writer", ["{fifo}", "--read-timeout", "0.5"], 3, "stalled"),
+    ("read-timeout-nan", ["{video}", "--read-timeout", "nan"], 2, "finite"),
+    ("read-timeout-0", ["{video}", "--read-timeout", "0"], 2, "--read-timeout"),
     ("scan-output-is-the-folder", ["{tmp}", "-o", "{tmp}"], 2, "is the scanned folder"),
     ("scan-output-above-folder", ["{taken}", "-o", "{tmp}"], 2, "contains the scanned folder"),
 ]
@@ -140,6 +143,9 @@ def hostile(tmp_path_factory, tiny_onnx):
         (tmp / f"{key}.bin").write_bytes(data)
         files[key], files[f"{key}_sha"] = str(tmp / f"{key}.bin"), hashlib.sha256(data).hexdigest()
     (tmp / "empty.onnx").write_bytes(b"")
+    (tmp / "pipes").mkdir()
+    os.mkfifo(tmp / "pipes" / "feed")  # a named pipe no one writes to
+    files["fifo"] = str(tmp / "pipes" / "feed")
     files["empty"] = str(tmp / "empty.onnx")
     (tmp / "bombs").mkdir()
     files["bomb"] = str(png_bomb(tmp / "bombs" / "bomb.png"))
