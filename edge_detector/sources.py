@@ -91,6 +91,12 @@ def _open_capture(spec: str | int, what: str) -> cv2.VideoCapture:
     return cap
 
 
+def _pos_ms(cap: cv2.VideoCapture) -> float | None:
+    """The timestamp of the frame just read (ms, from the container), None if it has none."""
+    ms = cap.get(cv2.CAP_PROP_POS_MSEC)
+    return float(ms) if ms is not None and math.isfinite(ms) and ms >= 0 else None
+
+
 def _check_frame_size(cap: cv2.VideoCapture, what: str) -> None:
     """The container's frame size against the pixel budget, before the first frame is decoded."""
     w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH) or 0), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0)
@@ -140,7 +146,7 @@ class VideoFileSource(FrameSource):
             display_name(self.path.name), w, h, fps or DEFAULT_LIVE_FPS, count if count > 0 else None,
             False, "video",
         )
-        self._cap, self._first = cap, first
+        self._cap, self._first = cap, (first, _pos_ms(cap))
         self._queue: queue.Queue = queue.Queue(maxsize=max(1, prefetch))
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -148,12 +154,11 @@ class VideoFileSource(FrameSource):
 
     def _reader(self) -> None:
         try:
-            image = self._first
-            while image is not None and not self._stop.is_set():
-                self._put(image)
+            item = self._first
+            while item is not None and not self._stop.is_set():
+                self._put(item)
                 ok, image = self._cap.read()
-                if not ok:
-                    image = None
+                item = (image, _pos_ms(self._cap)) if ok else None
         except Exception as exc:  # reported to the consumer, never lost in the thread
             self.error = f"decoding {self.info.name} failed: {exc}"
         finally:
@@ -170,17 +175,27 @@ class VideoFileSource(FrameSource):
     def __iter__(self) -> Iterator[Frame]:
         self._thread = threading.Thread(target=self._reader, name="decode", daemon=True)
         self._thread.start()
-        index, fps = 0, self.info.fps
+        index, fps, t0, last = 0, self.info.fps, None, -1.0
         while True:
             item = self._queue.get()
             if item is _END:
                 break
-            yield Frame(index, index / fps, item)
+            image, ms = item
+            t0 = ms if t0 is None else t0
+            if ms is not None:  # the container's timestamp: right for variable frame rates too
+                t = (ms - t0) / 1e3
+                t = t if t > last else last + 1e-3  # repeated or reordered stamps stay in order
+            else:
+                t = index / fps
+            last = t
+            yield Frame(index, t, image)
             index += 1
         if self.error:
             raise SourceError(self.error)
-        expected = self.info.frame_count
-        if expected and index < expected - max(2, expected // 100):
+        expected = self.info.frame_count  # OpenCV's count is duration x FPS: a hint, not a fact
+        duration = expected / fps if expected else 0.0
+        if expected and index < expected - max(2, expected // 100) \
+                and last + 2.0 / fps < duration * 0.98:  # the decoded frames stop short of the end
             raise SourceError(
                 f"{self.info.name} is truncated or corrupt: decoded {index} of {expected} frames "
                 "(outputs cover the decoded part)"

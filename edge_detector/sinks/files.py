@@ -235,15 +235,25 @@ class CsvSink(Sink):
 
 
 class VideoSink(Sink):
-    """``annotated.mp4`` (or ``.avi``) at the source's size and FPS; playable after ``finish``."""
+    """``annotated.mp4`` (or ``.avi``) at the source's size and FPS; playable after ``finish``.
+
+    The writer's frame rate is constant, so each frame is placed by its timestamp: a frame is
+    repeated over a gap and skipped where frames come faster than the rate (variable-frame-rate
+    sources), and the video plays in step with the source. A gap longer than ``MAX_GAP_S`` is
+    shortened to it (a hostile timestamp must not write hours of copies).
+    """
 
     name = "video"
     needs_overlay = True
+    MAX_GAP_S = 10.0
 
     def __init__(self, path: str | os.PathLike, max_frames: int | None = None) -> None:
         self.path = Path(path)
         self.max_frames = max_frames
         self.writer: VideoWriter | None = None
+        self.slots = 0  # frames written, each 1/fps of output time
+        self.fps = 30.0
+        self.live = False
 
     def files(self) -> list[Path]:
         return [self.path.with_suffix(".mp4"), self.path.with_suffix(".avi")]  # MJPG fallback
@@ -252,9 +262,17 @@ class VideoSink(Sink):
         self.writer = VideoWriter(self.path, info.fps, (info.width, info.height),
                                   frames_hint=self.max_frames or info.frame_count)
         self.path = self.writer.path  # .avi when mp4v could not open
+        self.fps = info.fps if info.fps and math.isfinite(info.fps) and info.fps > 0 else 30.0
+        self.live = info.live  # live frames are written as they come (their times are arrival)
 
     def write(self, result: FrameResult) -> None:
-        self.writer.write(result.frame.image_bgr)
+        n = 1
+        if not self.live:  # slot k covers [k, k+1) / fps of source time
+            k = int(math.floor(result.frame.time_s * self.fps + 0.5))
+            n = min(k + 1 - self.slots, int(self.MAX_GAP_S * self.fps)) if self.slots else 1
+        for _ in range(max(n, 0)):
+            self.writer.write(result.frame.image_bgr)
+            self.slots += 1
 
     def finish(self) -> None:
         if self.writer is not None:
