@@ -22,7 +22,7 @@ from .outlock import output_lock
 from .outnames import RUN_FILES
 from .pipeline import Pipeline
 from .results import DetectorInfo, RunResult
-from .sinks import Sink, StopRun, default_sinks
+from .sinks import Sink, StopRun, SummarySink, default_sinks
 from .sources import FrameSource
 from .types import FrameResult
 
@@ -41,17 +41,18 @@ class RunOptions:
 
 
 def prepare_output(out_dir: Path, force: bool, files: Sequence[Path] = (),
-                   source: Path | None = None) -> None:
+                   source: Path | None = None) -> list[Path]:
     """Create the folder; refuse to overwrite any file of ``files`` unless forced, and refuse a
-    source that is one of them (the run would overwrite what it reads)."""
+    source that is one of them (the run would overwrite what it reads). Returns the files that
+    exist (``force``: to remove once the folder is locked, see :func:`remove_old`)."""
     files = [Path(f) for f in files] or [out_dir / n for n in RUN_FILES]
     if source is not None and source.is_file():
         for f in files:
             if f.exists() and os.path.samefile(f, source):
                 raise UsageError(f"{display_name(source)} is an output of this run; choose another -o")
-    existing = [f.name for f in files if f.exists()]
+    existing = [f for f in files if f.exists()]
     if existing and not force:
-        raise SinkError(f"{display_name(out_dir)} already holds a result ({existing[0]}); "
+        raise SinkError(f"{display_name(out_dir)} already holds a result ({existing[0].name}); "
                         "pass --force to overwrite")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -63,6 +64,17 @@ def prepare_output(out_dir: Path, force: bool, files: Sequence[Path] = (),
         probe.unlink()
     except OSError as exc:
         raise SinkError(f"output folder {out_dir} is not writable: {exc.strerror or exc}") from exc
+    return existing
+
+
+def remove_old(files: Sequence[Path]) -> None:
+    """``--force``: an old result goes before the new run writes, so an old summary.json never
+    outlives a new run that fails (a full disk)."""
+    for f in files:
+        try:
+            f.unlink(missing_ok=True)
+        except OSError as exc:
+            raise SinkError(f"cannot replace {display_name(f)}: {exc.strerror or exc}") from exc
 
 
 def run_source(source: FrameSource, pipeline: Pipeline, opts: RunOptions,
@@ -75,9 +87,10 @@ def run_source(source: FrameSource, pipeline: Pipeline, opts: RunOptions,
                               max_frames=opts.max_frames)
     with contextlib.ExitStack() as lock:
         if opts.out_dir is not None:
-            prepare_output(opts.out_dir, opts.force, [f for s in sinks for f in s.files()],
-                           getattr(source, "path", None))
+            old = prepare_output(opts.out_dir, opts.force, [f for s in sinks for f in s.files()],
+                                 getattr(source, "path", None))
             lock.enter_context(output_lock(opts.out_dir))  # one writer per folder
+            remove_old(old)
         return _run(source, pipeline, opts, sinks)
 
 
@@ -103,6 +116,9 @@ def _run(source: FrameSource, pipeline: Pipeline, opts: RunOptions,
         except EdgeDetectError as exc:  # finalise what was written, then report the error
             error = exc
             warnings.append(str(exc))
+            # stopped before the source's end (disk full, a model failing mid-run): summary.json
+            # says so; a source that is cut short (truncated) was read to its end
+            interrupted = not isinstance(exc, SourceError)
     elapsed = time.perf_counter() - t_start
     end = getattr(source, "end_reason", None)  # a live stream that ended or stalled by itself
     if end and not interrupted and error is None:
@@ -121,8 +137,14 @@ def _run(source: FrameSource, pipeline: Pipeline, opts: RunOptions,
         stage_ms={k: v / frames for k, v in stage_sum.items()}, interrupted=interrupted,
         stream_ended=end == "ended", stalled=end == "stalled", warnings=warnings,
     )
-    for sink in sinks:
-        sink.close(run)
+    for sink in sinks:  # summary.json closes last: it lists what was written and what was not
+        try:
+            sink.close(run)
+        except SinkError as exc:
+            if isinstance(sink, SummarySink):
+                raise
+            run.warnings.append(str(exc))
+            error = error or exc
     if error is not None:
         raise error
     return run

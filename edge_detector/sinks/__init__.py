@@ -34,8 +34,8 @@ __all__ = [
 def default_sinks(info: VideoInfo, out_dir: Path | None, *, video: bool = True,
                   report: bool = True, progress: bool = False, display: bool = False,
                   max_frames: int | None = None) -> list[Sink]:
-    """The CLI's outputs, in closing order: files first, then summary.json listing them, then the
-    report; ``out_dir=None`` writes no file (live preview)."""
+    """The CLI's outputs, in closing order: files first, then the report, then summary.json
+    listing them (and any that could not be written); ``out_dir=None`` writes no file."""
     sinks: list[Sink] = []
     if out_dir is not None:
         sinks.append(CsvSink(out_dir / "frames.csv"))
@@ -43,9 +43,9 @@ def default_sinks(info: VideoInfo, out_dir: Path | None, *, video: bool = True,
             sinks.append(ImageSink(out_dir / "annotated.jpg"))
         elif video:
             sinks.append(VideoSink(out_dir / "annotated.mp4", max_frames))
-        sinks.append(SummarySink(out_dir / "summary.json"))
         if report:
             sinks.append(ReportSink(out_dir / "report.html"))
+        sinks.append(SummarySink(out_dir / "summary.json"))
     if progress:
         sinks.append(ProgressSink(max_frames))
     if display:

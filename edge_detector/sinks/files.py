@@ -36,9 +36,13 @@ CSV_BASE_COLUMNS = (
 )
 CSV_TAIL_COLUMNS = ("analysed", "detect_ms", "classify_ms")
 NO_FACE_LABEL = "NO_FACE"
-# Below this much free space the video is closed while it still can be: its index (moov atom) is
-# written last, and a reserve file deleted just before makes room for it.
-LOW_SPACE_BYTES = 64 * 1024
+# OpenCV's FFmpeg writes the video in 256 KiB bursts (measured: the file grows in 262144-byte steps,
+# whatever the frame size). A burst that meets a full disk leaves the muxer broken and the file
+# without its index (moov atom), unplayable: so the writer stops while the next burst still fits
+# (LOW_SPACE_BYTES free), and a reserve file, deleted just before finalising, holds room for the
+# last burst plus the index. Found on a real 400 KiB tmpfs, which injected ENOSPC never showed.
+AVIO_BURST_BYTES = 256 * 1024
+LOW_SPACE_BYTES = AVIO_BURST_BYTES + 64 * 1024
 
 
 def csv_columns(class_names: tuple[str, ...]) -> list[str]:
@@ -140,8 +144,8 @@ class VideoWriter:
         path = Path(path)
         fps = fps if fps and math.isfinite(fps) and fps > 0 else 30.0
         self._writer = None
-        # the index grows by ~16 bytes a frame; 1 MiB covers ~18 h of 1 fps or 12 min at 25 fps
-        reserve = min(max(16 * (frames_hint or 65536), 64 * 1024), 8 << 20)
+        # the last burst, plus the index: ~16 bytes a frame (8 MiB covers ~6 h at 25 fps)
+        reserve = AVIO_BURST_BYTES + min(max(16 * (frames_hint or 65536), 64 * 1024), 8 << 20)
         self._reserve = path.with_name(f".{path.name}.reserve")
         try:
             self._reserve.write_bytes(b"\0" * reserve)
@@ -179,7 +183,7 @@ class VideoWriter:
                 continue  # stop writing; close() finalises what is there
             t0 = time.perf_counter()
             try:
-                if self.frames % 8 == 0 and free_bytes(self.path.parent) < LOW_SPACE_BYTES:
+                if free_bytes(self.path.parent) < LOW_SPACE_BYTES:  # statvfs: microseconds
                     self._error = "disk full"
                     continue
                 self._writer.write(image)

@@ -243,17 +243,20 @@ def test_disk_full_for_an_image_lists_no_unwritten_file(tmp_path, tiny_onnx, mon
 @pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("mount"),
                     reason="a real tmpfs needs root; the injected ENOSPC tests cover the logic")
 def test_disk_full_on_a_real_tiny_tmpfs(tmp_path, tiny_onnx):
+    """1 MiB: room for a short video (the writer needs ~640 KiB of headroom, see
+    sinks.files.AVIO_BURST_BYTES); tests/runtime/test_disk_full_tmpfs.py covers smaller disks."""
     mnt = tmp_path / "mnt"
     mnt.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(mnt)]).returncode:
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)]).returncode:
         pytest.skip("mount -t tmpfs is not permitted here")
     try:
-        video = write_video(tmp_path / "v.mp4", frames=300, size=(320, 240))
+        video = write_video(tmp_path / "v.mp4", frames=300, size=(640, 480))
         r = edge_detect(video, "-m", tiny_onnx, "-o", mnt / "out", "--no-report")
         assert r.returncode == 5, r.stderr
         assert len(r.stderr.strip().splitlines()) == 1 and "disk full" in r.stderr, r.stderr
         df = pd.read_csv(mnt / "out" / "frames.csv")
         assert len(df) > 0 and df["label"].notna().all()
         assert read_video_stats(mnt / "out" / "annotated.mp4")[0] >= 1
+        assert json.loads((mnt / "out" / "summary.json").read_text())["interrupted"] is True
     finally:
         subprocess.run(["umount", "-l", str(mnt)])
