@@ -225,13 +225,17 @@ class LiveSource(FrameSource):
             _check_file(Path(str(spec)))
             what = f"video {display_name(spec)}: not a video or unsupported codec"
         self.read_timeout = float(read_timeout)
+        t_open = time.monotonic()
         self._cap, first = _open_stream(spec, what, None if realtime_file else self.read_timeout)
+        waited = time.monotonic() - t_open >= 0.5 * self.read_timeout
+        self._waited_at: float | None = time.monotonic() if waited else None  # a slow read's end
         fps = _valid_fps(self._cap.get(cv2.CAP_PROP_FPS)) or DEFAULT_LIVE_FPS
         count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
         self._length = count if count > 0 else None  # a file:// or HTTP file has one; a live feed not
         h, w = first.shape[:2]
         self.info = VideoInfo(name, w, h, fps, None, True, "file-realtime" if realtime_file else "live")
         self._pace = realtime_file
+        self._network = isinstance(spec, str) and is_stream_url(spec)  # FFmpeg's timeout applies
         self._latest: tuple[int, np.ndarray] | None = (0, first)
         self._cond = threading.Condition()
         self._done = False
@@ -255,8 +259,15 @@ class LiveSource(FrameSource):
                         time.sleep(delay)
                 t_read = time.monotonic()
                 ok, image = self._cap.read()
-                if not ok:  # FFmpeg's read timeout also ends here: a failed read that waited
-                    self._timed_out = time.monotonic() - t_read >= 0.5 * self.read_timeout
+                now = time.monotonic()
+                if now - t_read >= 0.5 * self.read_timeout:
+                    self._waited_at = now
+                if not ok:  # FFmpeg's read timeout ends here too, but it may strike earlier (while
+                    # opening probes ahead, or while the last frame is read: the decoder then
+                    # hands out the frames it held): a source that made us wait within the last
+                    # read_timeout, or went silent, stalled; one that just stops, ended
+                    recent = self._waited_at is not None and now - self._waited_at <= self.read_timeout
+                    self._timed_out = recent or now - self._last_frame >= 0.5 * self.read_timeout
                     break
                 with self._cond:
                     if self._latest is not None:
@@ -303,8 +314,10 @@ class LiveSource(FrameSource):
 
     def close(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=2.0)
-        if not self._thread.is_alive():  # a grabber stuck in a read still uses the capture
+        # FFmpeg gives up a read after read_timeout: wait for that, so the grabber never wakes up
+        # while the interpreter shuts down (OpenCV then aborts the process)
+        self._thread.join(timeout=self.read_timeout + 2.0 if self._network else 2.0)
+        if not self._thread.is_alive():  # a grabber stuck in a read (a FIFO) still uses it
             self._cap.release()
 
 

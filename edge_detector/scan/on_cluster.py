@@ -17,7 +17,7 @@ from pathlib import Path
 from .. import atomic
 from ..build import PipelineSpec, build_pipeline
 from ..cluster import connect, local_threads, one_line, require_dask, results, worker_state
-from ..outlock import LOCK_FILE
+from ..outlock import LOCK_FILE, output_lock
 from ..runner import RunOptions
 from .rows import ScanRow
 from .worker import ERROR_FILE, Job, JobResult, Worker
@@ -58,8 +58,10 @@ def scan_on_cluster(address: str, todo: list[Job], spec: PipelineSpec, run_opts:
                 res = (JobResult(ScanRow(job.rel, error=f"worker failed: {one_line(error)}")), {})
             result, outputs = res
             final = job.out_dir
-            for rel, data in sorted(outputs.items(), key=lambda kv: kv[0] == "summary.json"):
-                atomic.write_bytes(final / rel, data)  # a killed client leaves no half file
+            final.mkdir(parents=True, exist_ok=True)
+            with output_lock(final):  # as a local scan's worker holds it while writing
+                for rel, data in sorted(outputs.items(), key=lambda kv: kv[0] == "summary.json"):
+                    atomic.write_bytes(final / rel, data)  # a killed client leaves no half file
             if result.row.ok:
                 (final / ERROR_FILE).unlink(missing_ok=True)
             record(result)
