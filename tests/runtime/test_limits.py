@@ -43,11 +43,13 @@ def test_every_header_format_is_checked(tmp_path, ext, monkeypatch):
     assert read_image(path).shape == (512, 512, 3)
 
 
-# Runs the CLI in a child that records its own peak memory (RUSAGE_CHILDREN would be the peak of
-# every child this test process ever had).
-_PEAK = ("import atexit, os, resource, sys\n"
-         "atexit.register(lambda: open(os.environ['PEAK_OUT'], 'w').write("
-         "str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)))\n"
+# Runs the CLI in a child that records its own peak memory: VmHWM of its address space (ru_maxrss
+# would carry the parent's peak over fork, e.g. a ~1 GB pytest-xdist worker).
+_PEAK = ("import atexit, os, re, sys\n"
+         "def peak():\n"
+         "    status = open('/proc/self/status').read()\n"
+         "    open(os.environ['PEAK_OUT'], 'w').write(re.search(r'VmHWM:\\s+(\\d+)', status)[1])\n"
+         "atexit.register(peak)\n"
          "from edge_detector.cli import main\n"
          "sys.argv[0] = 'edge-detect'\n"
          "main()\n")
