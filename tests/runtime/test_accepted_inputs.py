@@ -47,7 +47,7 @@ def test_a_folder_scan_analyses_what_single_file_mode_analyses(tmp_path, tiny_on
     (folder / "notes.txt").write_text("not a video\n")
     (folder / "data.bin").write_bytes(b"\0" * 10)
     out = tmp_path / "out"
-    r = edge_detect(folder, "-m", tiny_onnx, "-o", out, "--no-report")
+    r = edge_detect(folder, "-m", tiny_onnx, "-o", out, "--no-report", "--no-video")
     assert r.returncode == 0, r.stderr
     assert "skipped 2 files that are not accepted inputs" in r.stderr
     df = pd.read_csv(out / "summary.csv").set_index("path")
@@ -55,7 +55,7 @@ def test_a_folder_scan_analyses_what_single_file_mode_analyses(tmp_path, tiny_on
     for name, frames in made.items():
         assert df.loc[name, "frames"] == frames, name
         single = tmp_path / "single" / name
-        r = edge_detect(folder / name, "-m", tiny_onnx, "-o", single, "--no-report")
+        r = edge_detect(folder / name, "-m", tiny_onnx, "-o", single, "--no-report", "--no-video")
         assert r.returncode == 0, (name, r.stderr)
         assert json.loads((single / "summary.json").read_text())["frames"]["read"] == frames
 

@@ -35,6 +35,16 @@ def vfr(tmp_path_factory):
             for ext in ("mkv", "mp4")}
 
 
+@pytest.fixture(scope="module")
+def analysed(vfr, tiny_onnx, tmp_path_factory):
+    """One edge-detect run per container, shared by the tests below."""
+    runs = {}
+    for ext, path in vfr.items():
+        out = tmp_path_factory.mktemp(f"out-{ext}")
+        runs[ext] = (edge_detect(path, "-m", tiny_onnx, "-o", out, "--no-report", "--force"), out)
+    return runs
+
+
 def _frames(path):
     cap = cv2.VideoCapture(str(path))
     out = []
@@ -46,10 +56,9 @@ def _frames(path):
 
 
 @pytest.mark.parametrize("ext", ["mkv", "mp4"])
-def test_vfr_times_come_from_the_container(tmp_path, tiny_onnx, vfr, ext):
+def test_vfr_times_come_from_the_container(analysed, ext):
     """mkv: was rejected as truncated ("decoded 40 of 120"); mp4: time_s was index / average fps."""
-    out = tmp_path / "out"
-    r = edge_detect(vfr[ext], "-m", tiny_onnx, "-o", out, "--no-report")
+    r, out = analysed[ext]
     assert r.returncode == 0, r.stderr
     assert "truncated" not in r.stderr
     df = pd.read_csv(out / "frames.csv")
@@ -60,9 +69,9 @@ def test_vfr_times_come_from_the_container(tmp_path, tiny_onnx, vfr, ext):
 
 
 @pytest.mark.parametrize("ext", ["mkv", "mp4"])
-def test_the_annotated_video_plays_in_step_with_the_source(tmp_path, tiny_onnx, vfr, ext):
-    out = tmp_path / "out"
-    assert edge_detect(vfr[ext], "-m", tiny_onnx, "-o", out, "--no-report").returncode == 0
+def test_the_annotated_video_plays_in_step_with_the_source(analysed, vfr, ext):
+    r, out = analysed[ext]
+    assert r.returncode == 0, r.stderr
     src, _ = _frames(vfr[ext])
     ann, fps = _frames(out / "annotated.mp4")
     assert abs(len(ann) / fps - (TRUE_TIMES[-1] + 1 / fps)) <= 1.5 / fps  # same duration
