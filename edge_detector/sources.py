@@ -204,7 +204,12 @@ class VideoFileSource(FrameSource):
     def close(self) -> None:
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=2.0)
+            try:
+                self._thread.join(timeout=2.0)
+            except RuntimeError:  # Ctrl-C/SIGTERM landed inside Thread.start(): it may still come up
+                time.sleep(0.1)
+                if self._thread.is_alive():
+                    self._thread.join(timeout=2.0)
         self._cap.release()
 
 
