@@ -11,6 +11,7 @@ import numpy as np
 
 from edge_detector.blazeface import BlazeFaceDetector
 from edge_detector.blazeface_files import MODELS as BLAZEFACE_MODELS
+from edge_detector.cvfiles import read_image
 from edge_detector.faces import FaceDetector
 
 from .media import fixtures_faces_dir
@@ -58,7 +59,7 @@ def count_faces(folder: Path, sizes: tuple[int, ...], conf: float) -> dict[str, 
             **{n: BlazeFaceDetector(n, conf) for n in BLAZEFACE_MODELS}}
     out: dict[str, dict[str, int]] = {}
     for p in images:
-        img = cv2.imread(str(p))
+        img = read_image(p)
         if img is None:
             continue
         out[p.name] = {k: len(d.detect(img)) for k, d in dets.items()}

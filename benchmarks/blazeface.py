@@ -29,7 +29,6 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import cv2
 import numpy as np
 
 from benchmarks.detect_modes import FIXTURE_CLIPS, _ratio, reference_fps
@@ -37,6 +36,7 @@ from edge_detector.blazeface import BlazeFaceDetector
 from edge_detector.blazeface_files import MODELS, BoxMapping
 from edge_detector.build import PipelineSpec, build_pipeline
 from edge_detector.classifier import OnnxClassifier
+from edge_detector.cvfiles import video_capture
 from edge_detector.faces import FaceDetector, crop_box, crop_faces
 from edge_detector.pipeline import Pipeline
 from edge_detector.runner import RunOptions, run_source
@@ -54,7 +54,7 @@ SPEED_MODES = (("ssd track", "ssd", "track"), ("ssd full", "ssd", "full"),
 
 
 def frames(video: Path, max_frames: int, stride: int):
-    cap = cv2.VideoCapture(str(video))
+    cap = video_capture(video)
     try:
         for i in range(max_frames):
             ok, img = cap.read()

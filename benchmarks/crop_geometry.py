@@ -24,6 +24,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from edge_detector.cvfiles import cascade as load_cascade
+from edge_detector.cvfiles import video_capture
 from edge_detector.faces import FaceDetector, crop_box
 from edge_detector.geometry import CropGeometry
 
@@ -55,7 +57,7 @@ class BoxPairs:
 
 
 def haar_cascade() -> cv2.CascadeClassifier:
-    cascade = cv2.CascadeClassifier(cv2.data.haarcascades + HAAR_XML)
+    cascade = load_cascade(cv2.data.haarcascades + HAAR_XML)
     if cascade.empty():
         raise RuntimeError(f"cannot load {HAAR_XML} from {cv2.data.haarcascades}")
     return cascade
@@ -145,7 +147,7 @@ def collect_pairs(videos: list[Path], every: int, detector: FaceDetector | None 
     ssd, rec, hws, names = [], [], [], []
     counts = {"frames": 0, "no_ssd": 0, "no_haar_match": 0}
     for path in videos:
-        cap = cv2.VideoCapture(str(path))
+        cap = video_capture(path)
         if not cap.isOpened():
             raise RuntimeError(f"cannot open {path}")
         index = 0

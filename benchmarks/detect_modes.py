@@ -27,13 +27,13 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import cv2
 import numpy as np
 
 from benchmarks.media import make_clip
 from benchmarks.model_files import default_cache_dir
 from benchmarks.probe_model import probe_model
 from edge_detector.build import PipelineSpec, build_pipeline
+from edge_detector.cvfiles import video_capture
 from edge_detector.pipeline import Pipeline
 from edge_detector.runner import RunOptions, run_source
 from edge_detector.sources import open_source
@@ -60,7 +60,7 @@ def accuracy(video: Path, pipes: dict[str, Pipeline], max_frames: int) -> dict[s
     both = dict.fromkeys(names, 0)
     ious: dict[str, list[float]] = {n: [] for n in names}
     dev: dict[str, list[float]] = {n: [] for n in names}
-    cap = cv2.VideoCapture(str(video))
+    cap = video_capture(video)
     i = 0
     while i < max_frames:
         ok, img = cap.read()

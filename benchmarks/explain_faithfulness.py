@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 
 from edge_detector.classifier import OnnxClassifier
+from edge_detector.cvfiles import video_capture
 from edge_detector.explain import Classifier, OcclusionMap, blurred_copy, occlusion_map, p_fake_of
 from edge_detector.faces import FaceDetector, crop_face
 
@@ -100,7 +101,7 @@ def fake_clips(root: Path) -> list[tuple[str, Path]]:
 
 
 def sample_frames(video: Path, n: int) -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(video))
+    cap = video_capture(video)
     total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or 1
     wanted = set(np.linspace(0, total - 1, n).round().astype(int).tolist())
     frames, i = [], 0

@@ -41,6 +41,7 @@ from benchmarks.model_files import (
 from benchmarks.results import BenchReport
 from benchmarks.stats import TimingPlan
 from benchmarks.tables import evaluate_targets, render
+from edge_detector.cvfiles import video_capture
 
 log = logging.getLogger("benchmarks")
 DEFAULT_JSON = Path("edge-detect-output") / "latency.json"
@@ -192,7 +193,7 @@ def run(args: argparse.Namespace) -> BenchReport:
 
 
 def _frame_count(video: Path) -> int:
-    cap = cv2.VideoCapture(str(video))
+    cap = video_capture(video)
     n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
     cap.release()
     return n

@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 
 from edge_detector.atomic import atomic_path
+from edge_detector.cvfiles import read_image, video_capture, video_writer
 
 from .model_files import BenchSetupError
 
@@ -33,7 +34,7 @@ def face_photo_bgr() -> np.ndarray:
         return cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
     except ImportError:
         faces = fixtures_faces_dir()
-        img = cv2.imread(str(faces / "portrait_480p.jpg")) if faces else None
+        img = read_image(faces / "portrait_480p.jpg") if faces else None
         if img is None:
             raise BenchSetupError(
                 "cannot make the benchmark video: install scikit-image (dev/train extra), "
@@ -60,7 +61,7 @@ def make_clip(path: Path, width: int = 1280, height: int = 720, frames: int = 15
     if path.is_file() and path.stat().st_size > 0:
         return path
     with atomic_path(path, keep_suffix=True) as part:  # the writer picks mp4 from the suffix
-        writer = cv2.VideoWriter(str(part), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+        writer = video_writer(part, "mp4v", fps, (width, height))
         if not writer.isOpened():
             raise BenchSetupError(f"cannot open an mp4v writer for {part}")
         photo = face_photo_bgr()
@@ -74,7 +75,7 @@ def make_clip(path: Path, width: int = 1280, height: int = 720, frames: int = 15
 
 
 def first_frame(video: Path) -> np.ndarray:
-    cap = cv2.VideoCapture(str(video))
+    cap = video_capture(video)
     ok, frame = cap.read()
     cap.release()
     if not ok:

@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import cv2
+from edge_detector.cvfiles import video_capture
 
 
 def peak_rss_mb() -> float:
@@ -34,7 +34,7 @@ def peak_rss_mb() -> float:
 
 def decode_only_ms(video: Path) -> float:
     """Mean ms to decode one frame with nothing else running (the decode thread's real cost)."""
-    cap = cv2.VideoCapture(str(video), cv2.CAP_FFMPEG)
+    cap = video_capture(video)
     n, t0 = 0, time.perf_counter()
     while cap.read()[0]:
         n += 1

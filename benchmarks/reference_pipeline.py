@@ -19,6 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from edge_detector.cvfiles import caffe_net_from_files, video_capture, video_writer
 from edge_detector.faces import SSD_MEAN_BGR
 from edge_detector.weights import locate_detector_files
 
@@ -40,13 +41,13 @@ def run(video: Path, out: Path, threads: int = 2, keras_path: str | None = None,
         max_frames: int | None = None, size: int = 128) -> dict:
     cv2.setNumThreads(threads)
     files = locate_detector_files()
-    net = cv2.dnn.readNetFromCaffe(str(files.config), str(files.model))
+    net = caffe_net_from_files(files.config, files.model)
     model = load_keras(size, threads, keras_path)
     model.predict(np.zeros((1, size, size, 3), np.float32), verbose=0)  # warm-up
-    cap = cv2.VideoCapture(str(video))
+    cap = video_capture(video)
     fps_in = cap.get(cv2.CAP_PROP_FPS) or 25.0
     w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps_in, (w, h))
+    writer = video_writer(out, "mp4v", fps_in, (w, h))
     frames = with_face = 0
     t0 = time.perf_counter()
     while max_frames is None or frames < max_frames:

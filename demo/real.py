@@ -20,6 +20,8 @@ import click
 import cv2
 import numpy as np
 
+from edge_detector.cvfiles import video_writer
+
 FFPP_MINI = "ffpp_c23_mini"
 
 
@@ -52,7 +54,7 @@ def astronaut_video(path: Path, frames: int = 75, size: tuple[int, int] = (960, 
     side = int(h * 0.9)
     face = cv2.resize(photo, (side, side), interpolation=cv2.INTER_AREA)
     path.parent.mkdir(parents=True, exist_ok=True)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+    writer = video_writer(path, "mp4v", fps, size)
     if not writer.isOpened():
         raise RuntimeError(f"cannot write {path} with mp4v")
     try:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 
-# Quiet FFmpeg/OpenCV logging before cv2 is first imported: errors reach users as one clear line.
-os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+# Quiet FFmpeg/OpenCV logging before cv2 is first imported: errors reach users as one clear line
+# (OpenCV's ERROR level still printed "[ERROR:0@0.2] ... Camera index out of range").
+os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 from .blazeface import BlazeFaceDetector

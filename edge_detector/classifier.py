@@ -11,7 +11,7 @@ import onnxruntime as ort
 
 from .contract import ModelContract, contract_from_session
 from .errors import ModelError
-from .fsnames import display_name
+from .fsnames import display_name, not_a_file
 from .preprocess import preprocess
 from .types import PROB_RANGE_TOLERANCE as RANGE_TOLERANCE
 from .types import PROB_SUM_TOLERANCE as SUM_TOLERANCE
@@ -27,8 +27,9 @@ def make_session(
 ) -> ort.InferenceSession:
     """A CPU session; ``spinning=True`` (ORT's default) suits a classifier that runs alone."""
     path = Path(model_path)
-    if not path.is_file():
-        raise ModelError(f"model file not found: {display_name(path)}")
+    problem = not_a_file(path, "model file")
+    if problem:
+        raise ModelError(problem)
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads or default_threads()
     opts.inter_op_num_threads = 1

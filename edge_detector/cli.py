@@ -18,8 +18,10 @@ from .fsnames import display_name
 from .gating import DEFAULT_DETECT, DEFAULT_FULL_EVERY, DETECT_MODES
 from .interrupts import exit_code, handle_signals, signalled
 from .notices import SYNTHETIC_WARNING
+from .outnames import default_output
 from .policy import AGGREGATIONS, DEFAULT_THRESHOLD
 from .sinks.explain import DEFAULT_EXPLAIN, MAX_EXPLAIN
+from .sources import DEFAULT_READ_TIMEOUT
 from .verdicts import display_method
 from .zoo import resolve_model
 
@@ -157,6 +159,9 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
               help="Show a live window (default: on for cameras, off for files).")
 @click.option("--record", is_flag=True, help="Live mode: also write CSV/video/summary.")
 @click.option("--realtime", is_flag=True, help="Play a file at its own FPS like a camera (drops frames).")
+@click.option("--read-timeout", type=Finite(0.1, 3600), default=DEFAULT_READ_TIMEOUT, show_default=True,
+              help="Streams, FIFOs, cameras: seconds without a frame (also while opening) after which "
+                   "the source counts as stalled (exit 3).")
 @click.option("--recursive", "-r", is_flag=True, help="Folder source: include sub-folders.")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Folder source: videos analysed in parallel.")
@@ -175,14 +180,14 @@ def main(source, model, webcam, camera, output, force, every, max_frames, thresh
          face_conf, det_size, det_keep_aspect, detect_mode, full_every, face_detector, face_model,
          face_config,
          face_model_sha256, face_config_sha256, threads, write_video, report, display,
-         record, realtime, recursive, workers, cluster, explain, quiet, verbose):
+         record, realtime, read_timeout, recursive, workers, cluster, explain, quiet, verbose):
     """Detect face forgeries in SOURCE (video, image, folder or stream URL) or a live camera."""
     _setup_logging(verbose, quiet)
     request = Request(
         source=source, camera=camera if camera is not None else 0 if webcam else None,
         realtime=realtime, recursive=recursive, workers=workers, cluster=cluster, out_dir=output,
         force=force, write_video=write_video, report=report, display=display, record=record,
-        max_frames=max_frames, quiet=quiet, explain=explain,
+        max_frames=max_frames, quiet=quiet, explain=explain, read_timeout=read_timeout,
     )
     with handle_signals():
         try:
@@ -249,6 +254,7 @@ class Request:
     max_frames: int | None = None
     quiet: bool = False
     explain: int | None = None
+    read_timeout: float = DEFAULT_READ_TIMEOUT  # streams: seconds without a frame = stalled
 
     @property
     def is_folder(self) -> bool:
@@ -269,8 +275,9 @@ class Request:
         if self.cluster and self.workers > 1:
             raise click.UsageError("give either --workers (local processes) or --cluster, not both")
         if self.cluster:
-            from .cluster import require_dask
+            from .cluster import check_address, require_dask
 
+            check_address(self.cluster)  # exit 2 for a malformed address or local:N too large
             require_dask()  # a one-line error before any work when the extra is missing
 
 
@@ -279,7 +286,7 @@ def _scan(req: Request, spec: PipelineSpec) -> int:
 
     folder = Path(req.source)
     return scan_folder(folder, spec, ScanOptions(
-        out_dir=req.out_dir or Path("edge-detect-output") / display_name(folder.resolve().name),
+        out_dir=req.out_dir or default_output(folder.resolve().name),
         recursive=req.recursive, workers=req.workers, write_video=req.write_video,
         report=req.report, force=req.force, max_frames=req.max_frames, progress=not req.quiet,
         quiet=req.quiet, cluster=req.cluster,
@@ -292,7 +299,8 @@ def _analyse(req: Request, spec: PipelineSpec) -> int:
     from .sources import open_source
 
     live = req.camera is not None
-    src = open_source(req.camera) if live else open_source(req.source, req.realtime)
+    src = open_source(req.camera if live else req.source, req.realtime and not live,
+                      read_timeout=req.read_timeout)
     with src:
         pipeline = build_pipeline(spec)
         if pipeline.contract.synthetic_demo:
@@ -300,8 +308,7 @@ def _analyse(req: Request, spec: PipelineSpec) -> int:
         is_live = src.info.live
         out_dir = req.out_dir
         if out_dir is None and (not is_live or req.record):
-            out_dir = Path("edge-detect-output") / display_name(
-                Path(str(req.source)).stem if req.source else src.info.name)
+            out_dir = default_output(Path(str(req.source)).stem if req.source else src.info.name)
         opts = RunOptions(
             out_dir=out_dir if (not is_live or req.record or req.out_dir) else None,
             write_video=req.write_video, report=req.report,

@@ -23,12 +23,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import click
 
-from .errors import ClusterError
+from .errors import ClusterError, UsageError
 
 log = logging.getLogger(__name__)
 INSTALL_HINT = "pip install 'edge-deepfake-detector[cluster]'"
@@ -43,16 +44,50 @@ def require_dask():
     return distributed
 
 
+SCHEMES = ("tcp", "tls")
+_HOST = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}[A-Za-z0-9])?)$")
+
+
+def max_local_workers() -> int:
+    """``local:N`` starts N processes: at most 4 per core (and 64), more only thrash the machine."""
+    return max(1, min(64, 4 * (os.cpu_count() or 1)))
+
+
+def check_address(address: str) -> str:
+    """``local``, ``local:N`` (1 <= N <= :func:`max_local_workers`) or ``tcp|tls://HOST[:PORT]``;
+    anything else is a usage error (exit 2) naming what is accepted, before Dask is imported."""
+    accepted = f"expected local, local:N (N 1-{max_local_workers()}) or tcp://HOST:PORT"
+    if address == "local" or address.startswith("local:"):
+        n = address.partition(":")[2]
+        if n and (not n.isdigit() or not 1 <= int(n) <= max_local_workers()):
+            raise UsageError(f"--cluster {address!r}: {accepted}")
+        return address
+    scheme, sep, rest = address.partition("://")
+    if not sep or scheme.lower() not in SCHEMES:
+        why = f"scheme {scheme}:// is not supported" if sep else "not an address"
+        raise UsageError(f"--cluster {address!r}: {why}; {accepted}")
+    host, port = rest, ""
+    if rest.startswith("["):
+        host, _, tail = rest.partition("]")
+        host += "]"
+        port = tail[1:] if tail.startswith(":") else tail
+        if tail and not tail.startswith(":"):
+            port = "x"
+    elif ":" in rest:
+        host, _, port = rest.rpartition(":")
+    if not _HOST.match(host) or (port and not (port.isdigit() and 1 <= int(port) <= 65535)) \
+            or rest.endswith(":"):
+        raise UsageError(f"--cluster {address!r}: bad host or port; {accepted}")
+    return address
+
+
 def parse_local(address: str) -> int | None:
     """Worker count of ``local`` / ``local:N`` (``local`` = one per core), None for an address."""
+    check_address(address)
     if address != "local" and not address.startswith("local:"):
         return None
     n = address.partition(":")[2]
-    if not n:
-        return os.cpu_count() or 1
-    if not n.isdigit() or int(n) < 1:
-        raise ClusterError(f"--cluster {address}: expected local or local:N with N >= 1")
-    return int(n)
+    return int(n) if n else os.cpu_count() or 1
 
 
 @contextlib.contextmanager
@@ -70,7 +105,7 @@ def connect(address: str, progress: bool = True, label: str = "edge-detect") -> 
                 client = stack.enter_context(distributed.Client(cluster))
             else:
                 client = stack.enter_context(distributed.Client(address, timeout="20s"))
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, ValueError) as exc:  # ValueError: an address Dask refuses
             raise ClusterError(f"cannot reach the Dask scheduler at {address}: {exc}") from exc
         if progress:
             info = client.scheduler_info()

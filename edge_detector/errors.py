@@ -9,10 +9,20 @@ class EdgeDetectError(Exception):
     exit_code = 1
 
 
+class UsageError(EdgeDetectError):
+    """The command line asks for something contradictory (an output folder that holds the input)."""
+
+    exit_code = 2
+
+
 class SourceError(EdgeDetectError):
     """A video, image, camera or stream cannot be opened or decoded."""
 
     exit_code = 3
+
+
+class LimitError(SourceError):
+    """An input is over a documented limit (pixels, bytes, size); reported as such, not as corrupt."""
 
 
 class ModelError(EdgeDetectError):

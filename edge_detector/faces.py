@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .cvfiles import caffe_net, captured_stderr
 from .errors import ModelError
 from .fsnames import display_name
 from .geometry import DEFAULT_MARGIN, CropGeometry, as_geometry
@@ -44,6 +45,17 @@ def _read_bytes(path: str | os.PathLike) -> np.ndarray:
         return np.frombuffer(fh.read(), np.uint8)
 
 
+def _blame(files, config: np.ndarray, exc: cv2.error) -> str:
+    """Which file broke the detector: the prototxt alone is parsed first (it needs no weights)."""
+    try:
+        caffe_net(config, None)
+    except cv2.error:
+        return (f"cannot load face detector config {display_name(files.config)}: not a Caffe "
+                "prototxt (text-format NetParameter)")
+    why = "not a Caffe model" if "Binary" in str(exc) else "its layers do not match the config"
+    return f"cannot load face detector weights {display_name(files.model)}: {why}"
+
+
 class FaceDetector:
     """ResNet-10 SSD face detector; returns faces above ``conf_threshold``, largest first."""
 
@@ -68,12 +80,14 @@ class FaceDetector:
         files = locate_detector_files(model_path, config_path, model_sha256, config_sha256)
         self._config_bytes, self._model_bytes = _read_bytes(files.config), _read_bytes(files.model)
         self._nets: OrderedDict[tuple[int, int], cv2.dnn.Net] = OrderedDict()
-        try:
-            self._net_for((int(input_size), int(input_size)))
+        try:  # OpenCV builds layers lazily: one pass on a blank input proves the files work
+            net = self._net_for((int(input_size), int(input_size)))
+            with captured_stderr():
+                net.setInput(cv2.dnn.blobFromImage(np.zeros((int(input_size),) * 2 + (3,), np.uint8)))
+                net.forward()
         except cv2.error as exc:
-            first = str(exc).strip().splitlines()[-1] if str(exc).strip() else "not a Caffe model"
-            raise ModelError(f"cannot load face detector from {display_name(files.model)}: "
-                             f"{first}") from exc
+            self._nets.clear()
+            raise ModelError(_blame(files, self._config_bytes, exc)) from exc
         self.conf_threshold = float(conf_threshold)
         self.input_size = int(input_size)
         self.min_size = int(min_size)
@@ -84,7 +98,7 @@ class FaceDetector:
         """The net planned for input ``(w, h)``; least recently used ones beyond NET_CACHE go."""
         net = self._nets.get(shape)
         if net is None:
-            net = cv2.dnn.readNetFromCaffe(self._config_bytes, self._model_bytes)
+            net = caffe_net(self._config_bytes, self._model_bytes)
             net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
             net.setPreferableTarget(cv2.dnn.DNN_TARGET_CPU)
             self._nets[shape] = net
@@ -152,7 +166,11 @@ class FaceDetector:
         ph, pw = patch.shape[:2]
         net = self._net_for((pw, ph))
         net.setInput(cv2.dnn.blobFromImage(patch, 1.0, (pw, ph), SSD_MEAN_BGR))
-        out = net.forward().reshape(-1, 7)
+        try:
+            out = net.forward().reshape(-1, 7)
+        except (cv2.error, ValueError) as exc:  # a detector file that breaks on some input shape
+            raise ModelError(f"face detector failed on a {pw}x{ph} input: "
+                             f"{str(exc).strip().splitlines()[-1] if str(exc).strip() else exc}") from exc
         out = out[out[:, 2] >= self.conf_threshold]
         if len(out) == 0:
             return FaceDetections.empty()

@@ -11,6 +11,7 @@ import atexit
 import itertools
 import os
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 
@@ -30,6 +31,27 @@ def is_utf8(path: str | os.PathLike) -> bool:
 def display_name(path: str | os.PathLike) -> str:
     """A printable, UTF-8-safe form of a name: undecodable bytes become ``\\xNN``."""
     return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def not_a_file(path: str | os.PathLike, what: str) -> str | None:
+    """Why ``path`` cannot be read as a ``what`` file (missing, a folder, a device, empty), or None.
+
+    So that "not found" is said only of what is really missing.
+    """
+    name = display_name(path)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return f"{what} not found: {name}"
+    except OSError as exc:
+        return f"cannot read {what} {name}: {exc.strerror or exc}"
+    if stat.S_ISDIR(st.st_mode):
+        return f"{what} {name} is a folder, not a file"
+    if not stat.S_ISREG(st.st_mode):
+        return f"{what} {name} is not a regular file (a device, pipe or socket)"
+    if st.st_size == 0:
+        return f"{what} {name} is empty (0 bytes)"
+    return None
 
 
 def _alias_dir() -> str:

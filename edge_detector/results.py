@@ -87,6 +87,8 @@ class RunResult:
     fps: float = 0.0
     stage_ms: dict[str, float] = field(default_factory=dict)
     interrupted: bool = False
+    stream_ended: bool = False  # a live stream stopped by itself before the user stopped it
+    stalled: bool = False  # a live stream sent nothing for --read-timeout seconds
     warnings: list[str] = field(default_factory=list)
     outputs: dict[str, Path] = field(default_factory=dict)
     explain: ExplainRecord | None = None  # set by the explain sink (--explain)
@@ -126,6 +128,8 @@ def summary_record(run: RunResult) -> dict[str, Any]:
         "detector": asdict(det),
         "model": {"path": run.model_path, "contract": run.contract.to_dict()},
         "interrupted": run.interrupted,
+        "stream_ended": run.stream_ended,
+        "stalled": run.stalled,
         "warnings": run.warnings,
         "outputs": {k: str(v.name) for k, v in run.outputs.items()},
         **({"explain": run.explain.record()} if run.explain is not None else {}),

@@ -7,6 +7,7 @@ every row so far, the video is playable and the summary says the run was interru
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,15 +15,16 @@ from pathlib import Path
 
 from .aggregate import VideoAggregator
 from .annotate import Annotator
-from .errors import EdgeDetectError, SinkError
+from .errors import EdgeDetectError, SinkError, SourceError, UsageError
+from .fsnames import display_name
 from .notices import SYNTHETIC_WARNING
+from .outlock import output_lock
+from .outnames import RUN_FILES
 from .pipeline import Pipeline
 from .results import DetectorInfo, RunResult
-from .sinks import Sink, StopRun, default_sinks
+from .sinks import Sink, StopRun, SummarySink, default_sinks
 from .sources import FrameSource
 from .types import FrameResult
-
-RESULT_FILES = ("summary.json", "frames.csv")
 
 
 @dataclass(frozen=True)
@@ -39,11 +41,20 @@ class RunOptions:
     explain: int | None = None  # occlusion maps for this many suspicious faces (--explain)
 
 
-def prepare_output(out_dir: Path, force: bool) -> None:
-    """Create the folder; refuse to overwrite an earlier result unless forced."""
-    existing = [n for n in RESULT_FILES if (out_dir / n).exists()]
+def prepare_output(out_dir: Path, force: bool, files: Sequence[Path] = (),
+                   source: Path | None = None) -> list[Path]:
+    """Create the folder; refuse to overwrite any file of ``files`` unless forced, and refuse a
+    source that is one of them (the run would overwrite what it reads). Returns the files that
+    exist (``force``: to remove once the folder is locked, see :func:`remove_old`)."""
+    files = [Path(f) for f in files] or [out_dir / n for n in RUN_FILES]
+    if source is not None and source.is_file():
+        for f in files:
+            if f.exists() and os.path.samefile(f, source):
+                raise UsageError(f"{display_name(source)} is an output of this run; choose another -o")
+    existing = [f for f in files if f.exists()]
     if existing and not force:
-        raise SinkError(f"{out_dir} already holds a result ({existing[0]}); pass --force to overwrite")
+        raise SinkError(f"{display_name(out_dir)} already holds a result ({existing[0].name}); "
+                        "pass --force to overwrite")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -54,19 +65,40 @@ def prepare_output(out_dir: Path, force: bool) -> None:
         probe.unlink()
     except OSError as exc:
         raise SinkError(f"output folder {out_dir} is not writable: {exc.strerror or exc}") from exc
+    return existing
+
+
+def remove_old(files: Sequence[Path]) -> None:
+    """``--force``: an old result goes before the new run writes, so an old summary.json never
+    outlives a new run that fails (a full disk)."""
+    for f in files:
+        try:
+            f.unlink(missing_ok=True)
+        except OSError as exc:
+            raise SinkError(f"cannot replace {display_name(f)}: {exc.strerror or exc}") from exc
 
 
 def run_source(source: FrameSource, pipeline: Pipeline, opts: RunOptions,
                sinks: Sequence[Sink] | None = None) -> RunResult:
-    """Analyse one opened source into ``sinks`` (default: the outputs ``opts`` asks for)."""
-    info, contract = source.info, pipeline.contract
-    if opts.out_dir is not None:
-        prepare_output(opts.out_dir, opts.force)
+    """Analyse one opened source into ``sinks`` (default: the outputs ``opts`` asks for); the
+    output folder is locked for the run (see :mod:`.outlock`)."""
     if sinks is None:
-        sinks = default_sinks(info, opts.out_dir, video=opts.write_video, report=opts.report,
+        sinks = default_sinks(source.info, opts.out_dir, video=opts.write_video, report=opts.report,
                               progress=opts.progress, display=opts.display,
                               max_frames=opts.max_frames, explain=opts.explain,
                               classifier=pipeline.classifier)
+    with contextlib.ExitStack() as lock:
+        if opts.out_dir is not None:
+            old = prepare_output(opts.out_dir, opts.force, [f for s in sinks for f in s.files()],
+                                 getattr(source, "path", None))
+            lock.enter_context(output_lock(opts.out_dir))  # one writer per folder
+            remove_old(old)
+        return _run(source, pipeline, opts, sinks)
+
+
+def _run(source: FrameSource, pipeline: Pipeline, opts: RunOptions,
+         sinks: Sequence[Sink]) -> RunResult:
+    info, contract = source.info, pipeline.contract
     agg = VideoAggregator(contract, pipeline.policy)
     warnings = [SYNTHETIC_WARNING] if contract.synthetic_demo else []
     stage_sum: dict[str, float] = {}
@@ -86,7 +118,14 @@ def run_source(source: FrameSource, pipeline: Pipeline, opts: RunOptions,
         except EdgeDetectError as exc:  # finalise what was written, then report the error
             error = exc
             warnings.append(str(exc))
+            # stopped before the source's end (disk full, a model failing mid-run): summary.json
+            # says so; a source that is cut short (truncated) was read to its end
+            interrupted = not isinstance(exc, SourceError)
     elapsed = time.perf_counter() - t_start
+    end = getattr(source, "end_reason", None)  # a live stream that ended or stalled by itself
+    if end and not interrupted and error is None:
+        warnings.append(source.end_message)
+        error = SourceError(source.end_message)
     for sink in sinks:
         stage_sum.update(sink.totals_ms())
     summary = agg.summary()
@@ -98,10 +137,16 @@ def run_source(source: FrameSource, pipeline: Pipeline, opts: RunOptions,
         model_path=str(getattr(pipeline.classifier, "path", "") or ""), every=pipeline.every,
         dropped=source.dropped, fps=agg.frames_read / elapsed if elapsed else 0.0,
         stage_ms={k: v / frames for k, v in stage_sum.items()}, interrupted=interrupted,
-        warnings=warnings,
+        stream_ended=end == "ended", stalled=end == "stalled", warnings=warnings,
     )
-    for sink in sinks:
-        sink.close(run)
+    for sink in sinks:  # summary.json closes last: it lists what was written and what was not
+        try:
+            sink.close(run)
+        except SinkError as exc:
+            if isinstance(sink, SummarySink):
+                raise
+            run.warnings.append(str(exc))
+            error = error or exc
     if error is not None:
         raise error
     return run

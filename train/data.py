@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from edge_detector.contract import ModelContract
+from edge_detector.cvfiles import read_image
 
 from .errors import ConfigError, MissingFileError
 from .etl import CLASSES_JSON
@@ -67,7 +68,7 @@ def split_data(data_dir: str | Path, split: str, classes: tuple[str, ...]) -> Sp
 
 
 def read_crop(path: str) -> np.ndarray:
-    img = cv2.imread(path, cv2.IMREAD_COLOR)
+    img = read_image(path, cv2.IMREAD_COLOR)
     if img is None:
         raise MissingFileError(f"cannot read crop {path}")
     return img

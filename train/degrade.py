@@ -29,6 +29,7 @@ import numpy as np
 from tqdm import tqdm
 
 from edge_detector.atomic import write_json
+from edge_detector.cvfiles import read_image, write_image
 
 from .errors import ConfigError, TrainError
 from .manifest import crops
@@ -197,7 +198,7 @@ def degrade(cfg: DegradeConfig, progress: bool = True) -> DegradeRecord:
     for w, rels in sorted(groups.items()):
         for start in range(0, len(rels), 512):  # bounded memory per ffmpeg call
             part = rels[start:start + 512]
-            imgs = [cv2.imread(str(data / r), cv2.IMREAD_COLOR) for r in part]
+            imgs = [read_image(data / r) for r in part]
             missing = [r for r, im in zip(part, imgs, strict=True) if im is None]
             if missing:
                 raise ConfigError(f"cannot read crop {data / missing[0]}")
@@ -212,7 +213,7 @@ def degrade(cfg: DegradeConfig, progress: bool = True) -> DegradeRecord:
                     for i, img in zip(idx, out, strict=True):
                         dest = data / variant_dir(crf) / Path(part[i]).with_suffix(".png")
                         dest.parent.mkdir(parents=True, exist_ok=True)
-                        if not cv2.imwrite(str(dest), img):
+                        if not write_image(dest, img):
                             raise OSError(f"cannot write {dest}")
                     bar.update(len(idx))
     bar.close()

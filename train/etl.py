@@ -24,6 +24,7 @@ import pandas as pd
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
+from edge_detector.csvsafe import escape_frame
 from edge_detector.faces import DEFAULT_MARGIN, FaceDetector, crop_face
 from edge_detector.sinks import write_image
 
@@ -304,8 +305,8 @@ def _run_etl(cfg: EtlConfig, on_video, t0: float) -> EtlResult:
     _check_resume(cfg)
     assign = assign_splits(scan.videos, cfg.split, cfg.seed, cfg.fractions, cfg.splits_dir)
     (cfg.out / CLASSES_JSON).write_text(json.dumps(list(scan.classes)))
-    pd.DataFrame([{"video": v.key, "class": v.cls, "group": assign[v.key].group,
-                   "split": assign[v.key].split} for v in scan.videos]
+    escape_frame(pd.DataFrame([{"video": v.key, "class": v.cls, "group": assign[v.key].group,
+                                "split": assign[v.key].split} for v in scan.videos])
                  ).to_csv(cfg.out / SPLITS_CSV, index=False)
     finished = load_finished(cfg.out)
     _check_same_splits(cfg.out, finished, assign)

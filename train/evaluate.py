@@ -21,6 +21,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from edge_detector.contract import ModelContract
+from edge_detector.csvsafe import escape_frame
 
 from .data import load_classes, read_crops_bgr, split_data
 from .errors import ConfigError, MissingFileError
@@ -196,7 +197,7 @@ def evaluate(model_path: str | Path, data_dir: str | Path, split: str = "test",
                           "pred": [classes[i] for i in y_pred], "p_fake": p_fake})
     for i, c in enumerate(classes):
         preds[f"p_{c}"] = probs[:, i]
-    preds.to_csv(out_dir / "predictions.csv", index=False, float_format="%.6f")
+    escape_frame(preds).to_csv(out_dir / "predictions.csv", index=False, float_format="%.6f")
     cm = np.asarray(m["multiclass"]["confusion_matrix"])
     confusion_matrix_png(cm, classes, out_dir / "confusion_matrix.png")
     per_video = video_scores(data.videos, is_fake, p_fake)

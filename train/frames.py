@@ -19,7 +19,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edge_detector.fsnames import cv2_path
+from edge_detector.cvfiles import check_pixels, video_capture
+from edge_detector.errors import LimitError
 
 from .errors import ConfigError, TrainError
 
@@ -66,10 +67,16 @@ def _open(path: Path) -> cv2.VideoCapture:
         raise VideoReadError(f"no such file: {path}")
     if path.stat().st_size == 0:
         raise VideoReadError("empty file (0 bytes)")
-    cap = cv2.VideoCapture(cv2_path(path), cv2.CAP_FFMPEG)  # safe for names that are not UTF-8
+    cap = video_capture(path)  # safe for names that are not UTF-8
     if not cap.isOpened():
         cap.release()
         raise VideoReadError("cannot open video (not a video or corrupt container)")
+    try:  # the frame size against the pixel budget, before any frame is decoded
+        check_pixels(int(cap.get(cv2.CAP_PROP_FRAME_WIDTH) or 0),
+                     int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0), "video")
+    except LimitError as exc:
+        cap.release()
+        raise VideoReadError(str(exc)) from exc
     return cap
 
 

@@ -28,7 +28,10 @@ import pandas as pd
 from tqdm import tqdm
 
 from edge_detector.contract import FFPP_CLASSES, ORIGINAL
-from edge_detector.errors import EdgeDetectError
+from edge_detector.csvsafe import escape_frame
+from edge_detector.cvfiles import read_image, write_image
+from edge_detector.errors import EdgeDetectError, LimitError
+from edge_detector.fsnames import display_name
 from edge_detector.geometry import CropGeometry
 
 from .etl import CLASSES_JSON, ETL_CONFIG_JSON, JPEG_QUALITY, SPLITS_CSV
@@ -38,6 +41,7 @@ from .splits import SPLITS
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+MAX_SIZE = 1024  # the model contract's largest input_size
 FORMATS = {"png": (".png", []), "jpg": (".jpg", [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])}
 SPLIT_ALIASES = {"train": "train", "training": "train", "val": "val", "valid": "val",
                  "validation": "val", "test": "test", "testing": "test"}
@@ -78,8 +82,8 @@ class ImportConfig:
     similar: float = 0.0  # > 0: carve near-duplicate groups together (train.similar)
 
     def __post_init__(self) -> None:
-        if self.size < 16:
-            raise ImportCropsError(f"--size must be >= 16, got {self.size}")
+        if not 16 <= self.size <= MAX_SIZE:
+            raise ImportCropsError(f"--size must be 16-{MAX_SIZE} (a model's input size), got {self.size}")
         for name in ("val_fraction", "test_fraction"):
             if not 0.0 <= getattr(self, name) < 0.5:
                 raise ImportCropsError(f"--{name.replace('_', '-')} must be in [0, 0.5)")
@@ -137,7 +141,8 @@ def _class_images(folder: Path, cls: str, split: str | None) -> list[Image]:
         if not p.is_file() or p.suffix.lower() not in IMAGE_SUFFIXES or p.name.startswith("."):
             continue
         rel = p.relative_to(folder)
-        video = f"{cls}/{rel.parent.as_posix()}" if len(rel.parts) > 1 else f"{cls}/{p.stem}"
+        # names that are not UTF-8 become \xNN escapes: keys and crop names go into UTF-8 files
+        video = display_name(f"{cls}/{rel.parent.as_posix()}" if len(rel.parts) > 1 else f"{cls}/{p.stem}")
         out.append(Image(p, cls, f"{split}/{video}" if split else video, split))
     return out
 
@@ -263,14 +268,17 @@ def assign(scan: Scan, cfg: ImportConfig) -> list[Image]:
 def _convert(job: tuple[Image, Path, int, str]) -> str | None:
     """Read, resize (INTER_AREA) and write one crop; returns why it failed, or None."""
     im, dest, size, fmt = job
-    img = cv2.imread(str(im.path), cv2.IMREAD_COLOR)
+    try:  # any file name; the header's size is checked before decoding
+        img = read_image(im.path, cv2.IMREAD_COLOR)
+    except LimitError as exc:
+        return str(exc)  # over the limit, not corrupt: said as such, the import goes on
     if img is None:
-        return f"cannot decode image {im.path.name}"
+        return f"cannot decode image {display_name(im.path.name)}"
     if img.shape[:2] != (size, size):
         img = cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(dest), img, FORMATS[fmt][1]):
-        raise OSError(f"cannot write {dest}")
+    if not write_image(dest, img, FORMATS[fmt][1]):
+        raise OSError(f"cannot write {display_name(dest)}")
     return None
 
 
@@ -300,7 +308,7 @@ def import_crops(cfg: ImportConfig) -> ImportResult:
     used: set[str] = set()
     rels = []
     for im in images:  # unique crop names even when two source folders merge into one class
-        base = f"{im.split}/{im.cls}/{im.path.stem}"
+        base = display_name(f"{im.split}/{im.cls}/{im.path.stem}")
         rel, k = base + suffix, 1
         while rel in used:
             rel, k = f"{base}__{k}{suffix}", k + 1
@@ -326,7 +334,7 @@ def import_crops(cfg: ImportConfig) -> ImportResult:
                 base = dict(video=im.video, cls=im.cls, group=im.video, split=im.split,
                             frame=frame)
                 if why is None:
-                    rows.append(ManifestRow(**base, crop=rels[i], detail=im.path.name))
+                    rows.append(ManifestRow(**base, crop=rels[i], detail=display_name(im.path.name)))
                 else:
                     failed[str(im.path)] = why
                     log.warning("%s: %s (recorded, run goes on)", im.path, why)
@@ -357,7 +365,7 @@ def identity_caveat(images: list[Image]) -> str | None:
     Loose files (no ``<class>/<video>/`` sub-folder) carry no video or identity id, so a fake
     ``X_Y`` may train while the original ``X`` tests: the test numbers are then optimistic.
     """
-    loose = sum(1 for im in images if im.video.rsplit("/", 1)[-1] == Path(im.path).stem)
+    loose = sum(1 for im in images if im.video.rsplit("/", 1)[-1] == display_name(Path(im.path).stem))
     if not loose:
         return None
     return (f"{loose} of {len(images)} images carry no video or identity id, so the same person "
@@ -367,8 +375,8 @@ def identity_caveat(images: list[Image]) -> str | None:
 
 def _write_records(cfg: ImportConfig, scan: Scan, images: list[Image], out: Path) -> None:
     (out / CLASSES_JSON).write_text(json.dumps(list(scan.classes)))
-    pd.DataFrame([{"video": v, "class": c, "group": v, "split": s} for v, c, s in
-                  dict.fromkeys((i.video, i.cls, i.split) for i in images)]
+    escape_frame(pd.DataFrame([{"video": v, "class": c, "group": v, "split": s} for v, c, s in
+                               dict.fromkeys((i.video, i.cls, i.split) for i in images)])
                  ).to_csv(out / SPLITS_CSV, index=False)
     caveat = identity_caveat(images)
     if caveat:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edge_detector.contract import FFPP_CLASSES, ORIGINAL
+from edge_detector.csvsafe import unescape_cell
 from edge_detector.fsnames import display_name, is_utf8
 
 from .errors import MissingFileError
@@ -94,7 +95,8 @@ def _check_metadata(root: Path, videos: list[VideoItem]) -> None:
         return
     with path.open(newline="") as f:
         rows = list(csv.DictReader(f))
-    listed = {r.get("File Path", "").replace("\\", "/"): r.get("Label", "") for r in rows}
+    listed = {unescape_cell(r.get("File Path", "")).replace("\\", "/"): unescape_cell(r.get("Label", ""))
+              for r in rows}
     on_disk = {f"{v.cls}/{v.path.name}": v for v in videos}
     missing = sorted(set(listed) - set(on_disk))
     unlisted = sorted(set(on_disk) - set(listed))

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from edge_detector.atomic import atomic_open
+from edge_detector.csvsafe import escape_cell, unescape_cell, unescape_frame
 
 from .errors import ConfigError, MissingFileError
 
@@ -66,8 +67,8 @@ def _fmt(v) -> str:
 def rows_to_csv(rows: list[ManifestRow]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    for r in rows:
-        w.writerow([_fmt(v) for v in asdict(r).values()])
+    for r in rows:  # text cells escaped for spreadsheets (numbers such as frame -1 are not text)
+        w.writerow([escape_cell(v) if isinstance(v, str) else _fmt(v) for v in asdict(r).values()])
     return buf.getvalue()
 
 
@@ -99,6 +100,13 @@ class ManifestWriter:
         self.close()
 
 
+TEXT_COLUMNS = ("video", "class", "group", "split", "crop", "status", "detail")
+
+
+def _escape_text(row: list[str]) -> list[str]:
+    return [escape_cell(c) if COLUMNS[i] in TEXT_COLUMNS else c for i, c in enumerate(row)]
+
+
 def _read_rows(path: Path) -> list[list[str]]:
     text = path.read_text()
     if text and not text.endswith("\n"):  # torn last line from a killed run
@@ -108,7 +116,7 @@ def _read_rows(path: Path) -> list[list[str]]:
         rows = rows[1:]
     elif rows:
         raise ConfigError(f"{path} is not a manifest written by this ETL (header {rows[0][:4]}...)")
-    return [r for r in rows if len(r) == len(COLUMNS)]
+    return [[unescape_cell(c) for c in r] for r in rows if len(r) == len(COLUMNS)]
 
 
 def load_finished(data_dir: Path) -> set[str]:
@@ -133,7 +141,7 @@ def load_finished(data_dir: Path) -> set[str]:
         with atomic_open(path, "w", newline="") as f:
             w = csv.writer(f, lineterminator="\n")
             w.writerow(COLUMNS)
-            w.writerows(dedup)
+            w.writerows(_escape_text(r) for r in dedup)
     return finished
 
 
@@ -142,11 +150,11 @@ def read_manifest(data_dir: str | Path) -> pd.DataFrame:
     path = Path(data_dir) / MANIFEST
     if not path.is_file():
         raise MissingFileError(f"no {MANIFEST} in {data_dir}: run `python -m train etl` first")
-    return pd.read_csv(path, dtype={"video": str, "class": str, "group": str, "split": str,
+    return unescape_frame(pd.read_csv(path, dtype={"video": str, "class": str, "group": str, "split": str,
                                     "crop": str, "status": str, "detail": str},
                        keep_default_na=False, na_values={c: [""] for c in
                                                          ("time_s", "x1", "y1", "x2", "y2",
-                                                          "confidence")})
+                                                          "confidence")}))
 
 
 def crops(data_dir: str | Path, split: str | None = None) -> pd.DataFrame:

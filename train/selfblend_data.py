@@ -13,11 +13,11 @@ import json
 import logging
 from pathlib import Path
 
-import cv2
 import numpy as np
 from tqdm import tqdm
 
 from edge_detector.contract import ORIGINAL
+from edge_detector.cvfiles import read_image, write_image
 
 from .errors import ConfigError
 from .etl import CLASSES_JSON
@@ -45,7 +45,7 @@ def add_self_blended(data_dir: str | Path, per_original: int = 1,
     with ManifestWriter(data) as writer:
         for i, row in enumerate(tqdm(src.itertuples(index=False), total=len(src),
                                      desc="self-blend", unit="crop")):
-            img = cv2.imread(str(data / row.crop), cv2.IMREAD_COLOR)
+            img = read_image(data / row.crop)
             if img is None:
                 raise ConfigError(f"cannot read crop {data / row.crop}")
             for k in range(per_original):
@@ -53,7 +53,7 @@ def add_self_blended(data_dir: str | Path, per_original: int = 1,
                 blend = self_blend(img, rng)
                 rel = Path(row.split) / SELF_BLENDED / f"{Path(row.crop).stem}_sbi{k}.png"
                 (data / rel).parent.mkdir(parents=True, exist_ok=True)
-                if not cv2.imwrite(str(data / rel), blend.image):
+                if not write_image(data / rel, blend.image):
                     raise OSError(f"cannot write {data / rel}")
                 video = f"{row.video}#sbi{k}"
                 base = dict(video=video, cls=SELF_BLENDED, group=row.group, split=row.split)

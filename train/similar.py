@@ -17,6 +17,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from edge_detector.cvfiles import read_image
+
 THUMB = 32
 DEFAULT_THRESHOLD = 0.93
 BLOCK = 2048
@@ -24,7 +26,7 @@ BLOCK = 2048
 
 def thumbnail(path: Path) -> np.ndarray | None:
     """Unit-norm, zero-mean 32x32 grey thumbnail (None if the file does not decode)."""
-    img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    img = read_image(path, cv2.IMREAD_GRAYSCALE)
     if img is None:
         return None
     t = cv2.resize(img, (THUMB, THUMB), interpolation=cv2.INTER_AREA).astype(np.float32).ravel()

@@ -21,6 +21,8 @@ import cv2
 import numpy as np
 
 from edge_detector.contract import FFPP_CLASSES, ORIGINAL
+from edge_detector.csvsafe import escape_row
+from edge_detector.cvfiles import read_image, video_writer
 
 from .errors import ConfigError, TrainError
 from .layout import SYNTHETIC_MARKER
@@ -67,7 +69,7 @@ def _photos() -> list[tuple[np.ndarray, tuple[int, int, int, int]]]:
     from skimage import data
 
     astronaut = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
-    hopper = cv2.imread(str(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)))
+    hopper = read_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
     if hopper is None:
         raise TrainError("cannot read matplotlib's grace_hopper.jpg sample")
     return [(astronaut, _ASTRONAUT_FACE), (hopper, _HOPPER_FACE)]
@@ -174,7 +176,7 @@ def render_frame(patch: np.ndarray, ident: Identity, cls: str, t: float,
 def write_video(path: Path, frames: list[np.ndarray], fps: float = FPS) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     h, w = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    writer = video_writer(path, "mp4v", fps, (w, h))
     if not writer.isOpened():
         raise TrainError(f"OpenCV cannot write mp4v video {path} (no FFmpeg/mp4v support?)")
     try:
@@ -225,7 +227,7 @@ def make_dataset(root: str | Path, identities: int = 20, frames: int = 12,
         w = csv.writer(f)
         w.writerow(["", "File Path", "Label", "Frame Count", "Width", "Height", "Codec",
                     "File Size(MB)"])
-        w.writerows([k, *row] for k, row in enumerate(meta))
+        w.writerows(escape_row([k, *row]) for k, row in enumerate(meta))
     # The marker travels: ETL -> etl_config.json -> export -> the model contract's synthetic_demo.
     (root / SYNTHETIC_MARKER).write_text(json.dumps({
         "synthetic": True, "generator": "train.synthetic", "identities": identities,

@@ -19,15 +19,17 @@ from typing import Any
 import click
 
 from ..build import PipelineSpec, build_pipeline
-from ..errors import EdgeDetectError, SinkError, SourceError
+from ..errors import EdgeDetectError, SinkError, SourceError, UsageError
 from ..fsnames import display_name
 from ..interrupts import children_ignore_sigint
 from ..notices import SYNTHETIC_WARNING
+from ..outlock import LOCK_FILE, output_lock
+from ..outnames import safe_component, safe_relpath
 from ..runner import RunOptions
 from ..sinks import write_json
-from ..sources import VIDEO_SUFFIXES
+from ..sources import accepted_list, is_accepted
 from ..weights import sha256_file
-from .rows import ScanRow, print_table, row_from_record, write_summary
+from .rows import COLUMNS, ScanRow, print_table, row_from_record, write_summary
 from .worker import ERROR_FILE, Job, JobResult, Worker, analyse_in_pool, init_worker
 
 log = logging.getLogger(__name__)
@@ -59,19 +61,57 @@ class ScanOptions:
 
 
 def find_videos(folder: Path, recursive: bool, exclude: Path | None = None) -> list[Path]:
-    """Video files by suffix, sorted; anything under ``exclude`` (our own output) is skipped."""
+    """Accepted inputs (videos and images), sorted; never our own outputs: anything under
+    ``exclude`` and every folder an earlier run or scan wrote (see :func:`is_output_folder`)."""
     if not folder.is_dir():
         raise SourceError(f"{folder} is not a folder")
-    pattern = folder.rglob("*") if recursive else folder.glob("*")
     skip = exclude.resolve() if exclude else None
-    found = []
-    for p in pattern:
-        if p.suffix.lower() not in VIDEO_SUFFIXES or not p.is_file():
+    found, outputs, skipped = [], [], []
+    for root, dirs, files in os.walk(folder):
+        here = Path(root)
+        if (skip is not None and here.resolve() == skip) or is_output_folder(here):
+            outputs.append(here)
+            dirs[:] = []
             continue
-        if skip is not None and skip in p.resolve().parents:
-            continue
-        found.append(p)
+        dirs[:] = sorted(dirs) if recursive else []
+        for name in files:
+            p = here / name
+            if is_accepted(p) and p.is_file():
+                found.append(p)
+            elif not name.startswith("."):
+                skipped.append(p)
+    if skipped:
+        log.warning("skipped %d files that are not accepted inputs (e.g. %s); accepted: %s",
+                    len(skipped), display_name(skipped[0].relative_to(folder)), accepted_list())
+    if outputs:
+        log.info("skipped %d output folders of edge-detect (e.g. %s)", len(outputs),
+                 display_name(outputs[0]))
     return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
+
+
+def is_output_folder(folder: Path) -> bool:
+    """A folder edge-detect wrote: a run's (summary.json beside frames.csv, settings.json or
+    error.txt) or a scan's (its lock file, or a summary.csv with the scan's header)."""
+    if (folder / LOCK_FILE).exists():
+        return True
+    if (folder / "summary.json").is_file() and any(
+            (folder / n).exists() for n in ("frames.csv", SETTINGS_FILE, ERROR_FILE)):
+        return True
+    try:
+        with open(folder / SUMMARY_CSV, encoding="utf-8", errors="replace") as fh:
+            return fh.readline().strip() == ",".join(COLUMNS)
+    except OSError:
+        return False
+
+
+def check_layout(folder: Path, out_dir: Path) -> None:
+    """Refuse an output folder that is the scanned folder or holds it (results would be scanned
+    as new videos, or land among the inputs); one inside the scanned tree is fine (skipped)."""
+    src, out = folder.resolve(), out_dir.resolve()
+    if out == src or out in src.parents:
+        what = "is" if out == src else "contains"
+        raise UsageError(f"output folder {display_name(out_dir)} {what} the scanned folder "
+                         f"{display_name(folder)}; pass -o outside it (or a new folder inside it)")
 
 
 def plan_jobs(folder: Path, videos: list[Path], out_dir: Path) -> list[Job]:
@@ -81,12 +121,13 @@ def plan_jobs(folder: Path, videos: list[Path], out_dir: Path) -> list[Job]:
     would share one), and names that are not UTF-8 are written with ``\\xNN`` escapes.
     """
     rels = [v.relative_to(folder) for v in videos]
-    stems = [Path(display_name(r.with_suffix(""))) for r in rels]
+    stems = [safe_relpath([*r.parent.parts, r.stem]) for r in rels]  # never ``..``, never our own files
     folded = [s.as_posix().casefold() for s in stems]
     clash = {f for f in folded if folded.count(f) > 1}
     jobs, taken = [], set()
     for v, r, s, f in zip(videos, rels, stems, folded, strict=True):
-        sub = s.with_name(f"{s.name}_{display_name(r.suffix.lstrip('.')).lower()}") if f in clash else s
+        tag = display_name(r.suffix.lstrip('.')).lower()
+        sub = s.with_name(safe_component(f"{s.name}_{tag}")) if f in clash else s
         name, n = sub, 1
         while name.as_posix().casefold() in taken:
             n += 1
@@ -136,14 +177,22 @@ def done_row(job: Job, key: dict[str, Any] | None = None) -> tuple[ScanRow | Non
 
 def scan_folder(folder: Path, spec: PipelineSpec, opts: ScanOptions) -> int:
     """Scan ``folder``; returns 0 if every video succeeded, 1 if some failed."""
+    check_layout(folder, opts.out_dir)
     videos = find_videos(folder, opts.recursive, exclude=opts.out_dir)
     if not videos:
+        if is_output_folder(folder):
+            raise SourceError(f"{display_name(folder)} is an edge-detect output folder, not inputs")
         hint = "" if opts.recursive else " (pass -r to include sub-folders)"
-        raise SourceError(f"no videos found in {folder}{hint}")
+        raise SourceError(f"no videos found in {display_name(folder)}{hint}")
     try:
         opts.out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise SinkError(f"cannot create output folder {opts.out_dir}: {exc.strerror or exc}") from exc
+    with output_lock(opts.out_dir):  # a second scan into this folder is refused, not interleaved
+        return _scan_locked(folder, videos, spec, opts)
+
+
+def _scan_locked(folder: Path, videos: list[Path], spec: PipelineSpec, opts: ScanOptions) -> int:
     jobs = plan_jobs(folder, videos, opts.out_dir)
     key = settings_key(spec, opts)
     rows: dict[str, ScanRow] = {}

@@ -17,6 +17,7 @@ from pathlib import Path
 from .. import atomic
 from ..build import PipelineSpec, build_pipeline
 from ..cluster import connect, local_threads, one_line, require_dask, results, worker_state
+from ..outlock import LOCK_FILE, output_lock
 from ..runner import RunOptions
 from .rows import ScanRow
 from .worker import ERROR_FILE, Job, JobResult, Worker
@@ -35,7 +36,7 @@ def scan_one(worker: Worker, job: Job) -> tuple[JobResult, dict[str, bytes]]:
         out = Path(tmp) / "out"
         result = worker.analyse(replace(job, out_dir=out))
         files = {p.relative_to(out).as_posix(): p.read_bytes()
-                 for p in sorted(out.rglob("*")) if p.is_file()}
+                 for p in sorted(out.rglob("*")) if p.is_file() and p.name != LOCK_FILE}
     return result, files
 
 
@@ -57,8 +58,10 @@ def scan_on_cluster(address: str, todo: list[Job], spec: PipelineSpec, run_opts:
                 res = (JobResult(ScanRow(job.rel, error=f"worker failed: {one_line(error)}")), {})
             result, outputs = res
             final = job.out_dir
-            for rel, data in sorted(outputs.items(), key=lambda kv: kv[0] == "summary.json"):
-                atomic.write_bytes(final / rel, data)  # a killed client leaves no half file
+            final.mkdir(parents=True, exist_ok=True)
+            with output_lock(final):  # as a local scan's worker holds it while writing
+                for rel, data in sorted(outputs.items(), key=lambda kv: kv[0] == "summary.json"):
+                    atomic.write_bytes(final / rel, data)  # a killed client leaves no half file
             if result.row.ok:
                 (final / ERROR_FILE).unlink(missing_ok=True)
             record(result)

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from .. import atomic
+from ..csvsafe import escape_cell
 from ..errors import SinkError
 from ..results import RunResult
 from ..values import finite_or_none
@@ -75,7 +76,7 @@ def write_summary(path: Path, rows: list[ScanRow]) -> None:
             w = csv.writer(fh)
             w.writerow(COLUMNS)
             for r in rows:
-                w.writerow(["" if v is None else f"{v:.6g}" if isinstance(v, float) else v
+                w.writerow(["" if v is None else f"{v:.6g}" if isinstance(v, float) else escape_cell(v)
                             for v in astuple(r)])
     except OSError as exc:
         raise SinkError(f"cannot write {path}: {exc.strerror or exc}") from exc

@@ -11,6 +11,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..cvfiles import video_capture
+
 HEAD_BYTES = 512
 
 
@@ -48,7 +50,7 @@ def decodes(path: Path, kind: str) -> bool:
     if kind == "image":
         data = np.fromfile(path, np.uint8)
         return cv2.imdecode(data, cv2.IMREAD_COLOR) is not None
-    cap = cv2.VideoCapture(str(path))
+    cap = video_capture(path)
     try:
         if not cap.isOpened():
             return False

@@ -37,9 +37,10 @@ def default_sinks(info: VideoInfo, out_dir: Path | None, *, video: bool = True,
                   report: bool = True, progress: bool = False, display: bool = False,
                   max_frames: int | None = None, explain: int | None = None,
                   classifier=None) -> list[Sink]:
-    """The CLI's outputs, in closing order: files first, then summary.json listing them, then the
-    report; ``out_dir=None`` writes no file (live preview). ``explain``: occlusion maps of that
-    many suspicious faces (and track maxima), computed with ``classifier``."""
+    """The CLI's outputs, in closing order: files first, then the report, then summary.json
+    listing them (and any that could not be written); ``out_dir=None`` writes no file.
+    ``explain``: occlusion maps of that many suspicious faces (and track maxima), computed with
+    ``classifier``, made before the report that shows them."""
     sinks: list[Sink] = []
     if out_dir is not None:
         sinks.append(CsvSink(out_dir / "frames.csv"))
@@ -49,9 +50,9 @@ def default_sinks(info: VideoInfo, out_dir: Path | None, *, video: bool = True,
             sinks.append(VideoSink(out_dir / "annotated.mp4", max_frames))
         if explain:
             sinks.append(ExplainSink(out_dir / "explain", classifier, explain))
-        sinks.append(SummarySink(out_dir / "summary.json"))
         if report:
             sinks.append(ReportSink(out_dir / "report.html"))
+        sinks.append(SummarySink(out_dir / "summary.json"))
     if progress:
         sinks.append(ProgressSink(max_frames))
     if display:

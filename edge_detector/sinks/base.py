@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import os
+from pathlib import Path
 
 from ..contract import ModelContract
 from ..errors import SinkError
@@ -28,6 +29,11 @@ class Sink:
 
     name = ""  # the key of this sink's file in RunResult.outputs ("" for sinks without a file)
     needs_overlay = False  # wants frames with boxes, labels and the header drawn on them
+
+    def files(self) -> list[Path]:
+        """Every file this sink may write (``--force`` is needed when any of them exists)."""
+        path = getattr(self, "path", None)
+        return [Path(path)] if path is not None else []
 
     def open(self, info: VideoInfo, contract: ModelContract) -> None:
         """Called once before the first frame."""

@@ -108,6 +108,10 @@ class ExplainSink(Sink):
         self.folder, self.classifier, self.count = Path(folder), classifier, count
         self.selector: FaceSelector | None = None
 
+    def files(self) -> list[Path]:
+        """Maps an earlier run left here (their names depend on the faces, so: what exists)."""
+        return sorted(self.folder.glob("frame*-face*.*")) if self.folder.is_dir() else []
+
     def open(self, info: VideoInfo, contract: ModelContract) -> None:
         self.selector = FaceSelector(self.count, thumbnail_gap_s(info))
 

@@ -20,8 +20,10 @@ import numpy as np
 
 from .. import atomic
 from ..contract import ModelContract
+from ..csvsafe import escape_cell, escape_row
+from ..cvfiles import video_writer
 from ..errors import SinkError
-from ..fsnames import cv2_path, display_name
+from ..fsnames import display_name
 from ..results import RunResult
 from ..types import FrameResult, VideoInfo
 from .base import Sink, free_bytes, write_error
@@ -34,9 +36,13 @@ CSV_BASE_COLUMNS = (
 )
 CSV_TAIL_COLUMNS = ("analysed", "detect_ms", "classify_ms")
 NO_FACE_LABEL = "NO_FACE"
-# Below this much free space the video is closed while it still can be: its index (moov atom) is
-# written last, and a reserve file deleted just before makes room for it.
-LOW_SPACE_BYTES = 64 * 1024
+# OpenCV's FFmpeg writes the video in 256 KiB bursts (measured: the file grows in 262144-byte steps,
+# whatever the frame size). A burst that meets a full disk leaves the muxer broken and the file
+# without its index (moov atom), unplayable: so the writer stops while the next burst still fits
+# (LOW_SPACE_BYTES free), and a reserve file, deleted just before finalising, holds room for the
+# last burst plus the index. Found on a real 400 KiB tmpfs, which injected ENOSPC never showed.
+AVIO_BURST_BYTES = 256 * 1024
+LOW_SPACE_BYTES = AVIO_BURST_BYTES + 64 * 1024
 # (suffix, fourcc) tried in order; a browser page asks for VP8 in WebM first (Chromium plays it, not mp4v).
 VIDEO_FORMATS = ((".mp4", "mp4v"), (".avi", "MJPG"))
 WEB_VIDEO_FORMATS = ((".webm", "VP80"), *VIDEO_FORMATS)
@@ -66,7 +72,7 @@ class CsvWriter:
             raise write_error(self.path, exc) from exc
         self._good = 0
         self.rows = 0
-        self._writer.writerow(csv_columns(class_names))
+        self._writer.writerow(escape_row(csv_columns(class_names)))
         try:
             self._commit()
         except SinkError:
@@ -105,12 +111,13 @@ class CsvWriter:
         if not len(r.faces):  # face .. p_fake blank, label NO_FACE, method .. p_<class> blank
             probs_blank = [""] * len(self.class_names)
             row = [f.index, f"{f.time_s:.3f}", *[""] * 8, NO_FACE_LABEL, "", "", *probs_blank]
-            self._writer.writerow([*row, *tail])
+            self._writer.writerow(escape_row([*row, *tail]))
         for face in r.faces:
-            self._writer.writerow([
+            self._writer.writerow([  # numbers as formatted here; only the text cells are escaped
                 f.index, f"{f.time_s:.3f}", face.index, face.track, *(f"{c:.1f}" for c in face.xyxy),
-                f"{face.det_score:.4f}", f"{face.p_fake:.6f}", face.label, face.method,
-                f"{face.method_prob:.6f}", *(f"{p:.6f}" for p in face.probs), *tail,
+                f"{face.det_score:.4f}", f"{face.p_fake:.6f}", escape_cell(face.label),
+                escape_cell(face.method), f"{face.method_prob:.6f}", *(f"{p:.6f}" for p in face.probs),
+                *tail,
             ])
         n = max(len(r.faces), 1)
         self._commit()
@@ -141,8 +148,8 @@ class VideoWriter:
         path = Path(path)
         fps = fps if fps and math.isfinite(fps) and fps > 0 else 30.0
         self._writer = None
-        # the index grows by ~16 bytes a frame; 1 MiB covers ~18 h of 1 fps or 12 min at 25 fps
-        reserve = min(max(16 * (frames_hint or 65536), 64 * 1024), 8 << 20)
+        # the last burst, plus the index: ~16 bytes a frame (8 MiB covers ~6 h at 25 fps)
+        reserve = AVIO_BURST_BYTES + min(max(16 * (frames_hint or 65536), 64 * 1024), 8 << 20)
         self._reserve = path.with_name(f".{path.name}.reserve")
         try:
             self._reserve.write_bytes(b"\0" * reserve)
@@ -151,7 +158,7 @@ class VideoWriter:
             raise write_error(path, exc) from exc
         for suffix, fourcc in formats:
             candidate = path.with_suffix(suffix)
-            w = cv2.VideoWriter(cv2_path(candidate), cv2.VideoWriter_fourcc(*fourcc), fps, size_wh)
+            w = video_writer(candidate, fourcc, fps, size_wh)
             if w.isOpened():
                 self._writer, self.path, self.fourcc = w, candidate, fourcc
                 break
@@ -181,7 +188,7 @@ class VideoWriter:
                 continue  # stop writing; close() finalises what is there
             t0 = time.perf_counter()
             try:
-                if self.frames % 8 == 0 and free_bytes(self.path.parent) < LOW_SPACE_BYTES:
+                if free_bytes(self.path.parent) < LOW_SPACE_BYTES:  # statvfs: microseconds
                     self._error = "disk full"
                     continue
                 self._writer.write(image)
@@ -237,23 +244,44 @@ class CsvSink(Sink):
 
 
 class VideoSink(Sink):
-    """``annotated.mp4`` (or ``.avi``) at the source's size and FPS; playable after ``finish``."""
+    """``annotated.mp4`` (or ``.avi``) at the source's size and FPS; playable after ``finish``.
+
+    The writer's frame rate is constant, so each frame is placed by its timestamp: a frame is
+    repeated over a gap and skipped where frames come faster than the rate (variable-frame-rate
+    sources), and the video plays in step with the source. A gap longer than ``MAX_GAP_S`` is
+    shortened to it (a hostile timestamp must not write hours of copies).
+    """
 
     name = "video"
     needs_overlay = True
+    MAX_GAP_S = 10.0
 
     def __init__(self, path: str | os.PathLike, max_frames: int | None = None) -> None:
         self.path = Path(path)
         self.max_frames = max_frames
         self.writer: VideoWriter | None = None
+        self.slots = 0  # frames written, each 1/fps of output time
+        self.fps = 30.0
+        self.live = False
+
+    def files(self) -> list[Path]:
+        return [self.path.with_suffix(".mp4"), self.path.with_suffix(".avi")]  # MJPG fallback
 
     def open(self, info: VideoInfo, contract: ModelContract) -> None:
         self.writer = VideoWriter(self.path, info.fps, (info.width, info.height),
                                   frames_hint=self.max_frames or info.frame_count)
         self.path = self.writer.path  # .avi when mp4v could not open
+        self.fps = info.fps if info.fps and math.isfinite(info.fps) and info.fps > 0 else 30.0
+        self.live = info.live  # live frames are written as they come (their times are arrival)
 
     def write(self, result: FrameResult) -> None:
-        self.writer.write(result.frame.image_bgr)
+        n = 1
+        if not self.live:  # slot k covers [k, k+1) / fps of source time
+            k = int(math.floor(result.frame.time_s * self.fps + 0.5))
+            n = min(k + 1 - self.slots, int(self.MAX_GAP_S * self.fps)) if self.slots else 1
+        for _ in range(max(n, 0)):
+            self.writer.write(result.frame.image_bgr)
+            self.slots += 1
 
     def finish(self) -> None:
         if self.writer is not None:

@@ -61,7 +61,7 @@ def test_cluster_scan_equals_local_records_bad_video_once_and_resumes(clips, tin
     for rel in ("a", "b", "sub/c"):  # the client wrote every worker output into the folder
         assert sorted(p.name for p in (remote / rel).iterdir()) == sorted(
             p.name for p in (local / rel).iterdir()) == [
-            "frames.csv", "report.html", "settings.json", "summary.json"]
+            ".edge-detect.lock", "frames.csv", "report.html", "settings.json", "summary.json"]
         record = json.loads((remote / rel / "summary.json").read_text())
         assert record["model"]["path"] == str(tiny_onnx)
         frames = [pd.read_csv(d / rel / "frames.csv").drop(columns=["detect_ms", "classify_ms"])

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from edge_detector.cli import main
 from edge_detector.cluster import parse_local
-from edge_detector.errors import ClusterError
+from edge_detector.errors import ClusterError, UsageError
 
 
 def test_no_dask_import_without_cluster():
@@ -42,8 +42,8 @@ def test_cluster_needs_a_folder_and_not_workers(tmp_path, face_video, tiny_onnx)
 def test_parse_local():
     assert parse_local("local:3") == 3 and parse_local("tcp://10.0.0.1:8786") is None
     assert parse_local("local") >= 1
-    for bad in ("local:0", "local:x"):
-        with pytest.raises(ClusterError, match="local or local:N"):
+    for bad in ("local:0", "local:x"):  # a malformed address is a usage error (issue 19)
+        with pytest.raises(UsageError, match="expected local, local:N"):
             parse_local(bad)
 
 

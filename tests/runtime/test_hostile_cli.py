@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from edge_detector import atomic
 from edge_detector.cli import main
-from tests.hostile import BAD_NAME, const_model, contract_model
+from tests.hostile import BAD_NAME, const_model, contract_model, png_bomb, png_header_only
 from tests.media import astronaut_bgr, read_video_stats, write_video
 
 DOCUMENTED = {0, 1, 2, 3, 4, 5, 130, 143}
@@ -88,6 +88,32 @@ CASES = [
     ("contract-meta-100k", ["{video}", "-m", "{meta-100k}"], 4, "at most"),
     ("tampered-detector", ["{video}", "--face-config", "{proto}"], 4, "SHA-256"),
     ("output-is-a-file", ["{video}", "-o", "{text}/sub"], 5, "cannot create output folder"),
+    # issue 19: every file a run writes counts for --force; a run never overwrites its own input
+    ("report-exists-no-force", ["{video}", "-o", "{taken}"], 5, "already holds a result"),
+    ("source-is-an-output", ["{taken}/annotated.mp4", "-o", "{taken}", "--force"], 2,
+     "is an output of this run"),
+    ("png-bomb-48kb", ["{bomb}"], 3, "20000x20000 px, over the limit"),
+    ("png-header-50000", ["{hdrbomb}"], 3, "50000x50000 px, over the limit"),
+    ("cluster-tcp-empty", ["{tmp}", "--cluster", "tcp://"], 2, "bad host or port"),
+    ("cluster-inproc", ["{tmp}", "--cluster", "inproc://x"], 2, "inproc:// is not supported"),
+    ("cluster-http-space", ["{tmp}", "--cluster", "http://x y"], 2, "http:// is not supported"),
+    ("cluster-local-999", ["{tmp}", "--cluster", "local:999"], 2, "local:N (N 1-"),
+    # issue 19, class 11: only the project speaks on stderr, and errors name the real cause
+    ("camera-out-of-range", ["--camera", "7"], 3, "cannot open camera 7"),
+    ("model-is-a-folder", ["{video}", "-m", "{tmp}"], 4, "is a folder, not a file"),
+    ("model-is-dev-null", ["{video}", "-m", "/dev/null"], 4, "not a regular file"),
+    ("model-is-empty", ["{video}", "-m", "{empty}"], 4, "is empty (0 bytes)"),
+    ("face-config-garbage", ["{video}", "--face-config", "{badproto}", "--face-config-sha256",
+                             "{badproto_sha}"], 4, "face detector config"),
+    ("face-model-garbage", ["{video}", "--face-model", "{badmodel}", "--face-model-sha256",
+                            "{badmodel_sha}"], 4, "face detector weights"),
+    ("face-model-is-a-folder", ["{video}", "--face-model", "{tmp}"], 4, "is a folder"),
+    ("not-an-accepted-input", ["{tmp}/badproto.bin"], 3, "not an accepted input"),
+    ("fifo-without-writer", ["{fifo}", "--read-timeout", "0.5"], 3, "stalled"),
+    ("read-timeout-nan", ["{video}", "--read-timeout", "nan"], 2, "finite"),
+    ("read-timeout-0", ["{video}", "--read-timeout", "0"], 2, "--read-timeout"),
+    ("scan-output-is-the-folder", ["{tmp}", "-o", "{tmp}"], 2, "is the scanned folder"),
+    ("scan-output-above-folder", ["{taken}", "-o", "{tmp}"], 2, "contains the scanned folder"),
 ]
 
 
@@ -106,6 +132,24 @@ def hostile(tmp_path_factory, tiny_onnx):
     proto = tmp / "deploy.prototxt"
     proto.write_text(locate_detector_files().config.read_text() + "\n# edited\n")
     video = write_video(tmp / "v.mp4", frames=12, size=(320, 240))
+    taken = tmp / "taken"  # an earlier run's folder without summary.json
+    taken.mkdir()
+    (taken / "report.html").write_text("<p>keep me</p>")
+    shutil.copy(video, taken / "annotated.mp4")
+    files["taken"] = str(taken)
+    import hashlib
+
+    for key, data in (("badproto", b"garbage { x\n"), ("badmodel", bytes(range(256)) * 4)):
+        (tmp / f"{key}.bin").write_bytes(data)
+        files[key], files[f"{key}_sha"] = str(tmp / f"{key}.bin"), hashlib.sha256(data).hexdigest()
+    (tmp / "empty.onnx").write_bytes(b"")
+    (tmp / "pipes").mkdir()
+    os.mkfifo(tmp / "pipes" / "feed")  # a named pipe no one writes to
+    files["fifo"] = str(tmp / "pipes" / "feed")
+    files["empty"] = str(tmp / "empty.onnx")
+    (tmp / "bombs").mkdir()
+    files["bomb"] = str(png_bomb(tmp / "bombs" / "bomb.png"))
+    files["hdrbomb"] = str(png_header_only(tmp / "bombs" / "header.png"))
     return {**files, "video": str(video), "tmp": str(tmp), "text": str(tmp / "notes.mp4"),
             "textjpg": str(tmp / "notes.jpg"), "proto": str(proto), "model": str(tiny_onnx)}
 
@@ -199,17 +243,20 @@ def test_disk_full_for_an_image_lists_no_unwritten_file(tmp_path, tiny_onnx, mon
 @pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("mount"),
                     reason="a real tmpfs needs root; the injected ENOSPC tests cover the logic")
 def test_disk_full_on_a_real_tiny_tmpfs(tmp_path, tiny_onnx):
+    """1 MiB: room for a short video (the writer needs ~640 KiB of headroom, see
+    sinks.files.AVIO_BURST_BYTES); tests/runtime/test_disk_full_tmpfs.py covers smaller disks."""
     mnt = tmp_path / "mnt"
     mnt.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(mnt)]).returncode:
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)]).returncode:
         pytest.skip("mount -t tmpfs is not permitted here")
     try:
-        video = write_video(tmp_path / "v.mp4", frames=300, size=(320, 240))
+        video = write_video(tmp_path / "v.mp4", frames=300, size=(640, 480))
         r = edge_detect(video, "-m", tiny_onnx, "-o", mnt / "out", "--no-report")
         assert r.returncode == 5, r.stderr
         assert len(r.stderr.strip().splitlines()) == 1 and "disk full" in r.stderr, r.stderr
         df = pd.read_csv(mnt / "out" / "frames.csv")
         assert len(df) > 0 and df["label"].notna().all()
         assert read_video_stats(mnt / "out" / "annotated.mp4")[0] >= 1
+        assert json.loads((mnt / "out" / "summary.json").read_text())["interrupted"] is True
     finally:
         subprocess.run(["umount", "-l", str(mnt)])

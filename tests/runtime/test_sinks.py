@@ -235,8 +235,8 @@ def test_runner_opens_feeds_finishes_then_closes_every_sink():
     assert run.summary.verdict == "REAL" and run.summary.mean_p_fake == pytest.approx(0.4)
 
 
-@pytest.mark.parametrize(("fail", "raised", "interrupted"), [
-    (SinkError, SinkError, False), (KeyboardInterrupt, None, True), (StopRun, None, False)])
+@pytest.mark.parametrize(("fail", "raised", "interrupted"), [  # an output error (disk full) stops
+    (SinkError, SinkError, True), (KeyboardInterrupt, None, True), (StopRun, None, False)])  # early
 def test_runner_finishes_and_closes_sinks_when_a_run_ends_early(fail, raised, interrupted):
     calls: list = []
     sinks = [Recorder(calls, "a"), Recorder(calls, "b", at=2, fail=fail)]

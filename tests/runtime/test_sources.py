@@ -91,6 +91,9 @@ class _FailingCapture:
             raise RuntimeError("decoder exploded")
         return self.cap.read()
 
+    def get(self, prop):  # the source reads each frame's timestamp
+        return self.cap.get(prop)
+
     def release(self):
         self.cap.release()
 
