@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from edge_detector.cvfiles import read_image
+from edge_detector.errors import EdgeDetectError
 
 THUMB = 32
 DEFAULT_THRESHOLD = 0.93
@@ -26,7 +27,10 @@ BLOCK = 2048
 
 def thumbnail(path: Path) -> np.ndarray | None:
     """Unit-norm, zero-mean 32x32 grey thumbnail (None if the file does not decode)."""
-    img = read_image(path, cv2.IMREAD_GRAYSCALE)
+    try:
+        img = read_image(path, cv2.IMREAD_GRAYSCALE)
+    except EdgeDetectError:  # over a size limit: the import records it and goes on
+        return None
     if img is None:
         return None
     t = cv2.resize(img, (THUMB, THUMB), interpolation=cv2.INTER_AREA).astype(np.float32).ravel()

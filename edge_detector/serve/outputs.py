@@ -80,6 +80,7 @@ class WebVideoSink(VideoSink):
         self.writer = VideoWriter(self.path, info.fps, size, frames_hint=info.frame_count,
                                   formats=WEB_VIDEO_FORMATS)
         self.path = self.writer.path
+        self.set_timing(info)  # frames placed by timestamp at the source's rate, as the CLI does
 
 
 class PageFilesSink(Sink):

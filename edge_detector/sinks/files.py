@@ -271,6 +271,10 @@ class VideoSink(Sink):
         self.writer = VideoWriter(self.path, info.fps, (info.width, info.height),
                                   frames_hint=self.max_frames or info.frame_count)
         self.path = self.writer.path  # .avi when mp4v could not open
+        self.set_timing(info)
+
+    def set_timing(self, info: VideoInfo) -> None:
+        """The writer's rate and whether frames are placed by timestamp (subclasses' open too)."""
         self.fps = info.fps if info.fps and math.isfinite(info.fps) and info.fps > 0 else 30.0
         self.live = info.live  # live frames are written as they come (their times are arrival)
 
