@@ -13,7 +13,7 @@ from .classifier import OnnxClassifier, default_threads
 from .faces import FaceDetector
 from .gating import DEFAULT_DETECT, DEFAULT_FULL_EVERY
 from .pipeline import Pipeline
-from .policy import DecisionPolicy
+from .policy import DEFAULT_AGGREGATION, DecisionPolicy
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class PipelineSpec:
 
     model: Path
     threshold: float | None = None  # None: the model contract's threshold (see DecisionPolicy.choose)
-    aggregation: str = "mean"
+    aggregation: str = DEFAULT_AGGREGATION
     every: int = 1
     face_conf: float = 0.5
     det_size: int = 300

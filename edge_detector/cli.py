@@ -19,7 +19,7 @@ from .gating import DEFAULT_DETECT, DEFAULT_FULL_EVERY, DETECT_MODES
 from .interrupts import exit_code, handle_signals, signalled
 from .notices import SYNTHETIC_WARNING
 from .outnames import default_output
-from .policy import AGGREGATIONS, DEFAULT_THRESHOLD
+from .policy import AGGREGATIONS, DEFAULT_AGGREGATION, DEFAULT_THRESHOLD
 from .sinks.explain import DEFAULT_EXPLAIN, MAX_EXPLAIN
 from .sources import DEFAULT_READ_TIMEOUT
 from .verdicts import display_method
@@ -127,7 +127,8 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
               help="P_fake at or above which a face is FAKE [the model's validation-chosen "
                    f"threshold, else {DEFAULT_THRESHOLD}].")
 @click.option("--aggregate", "aggregation", type=click.Choice(AGGREGATIONS),
-              default="mean", show_default=True, help="How face scores make the video verdict.")
+              default=DEFAULT_AGGREGATION, show_default=True,
+              help="How face scores make the video verdict.")
 @click.option("--face-conf", type=Finite(0.05, 1), default=0.5, show_default=True,
               help="Face detector confidence threshold.")
 @click.option("--det-size", type=click.IntRange(64, 2048), default=300, show_default=True,

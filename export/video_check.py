@@ -130,7 +130,7 @@ def _videos(fixtures: Path, cache: Path) -> list[tuple[str, str, str, Path]]:
     return out
 
 
-def check_videos(model: Path, fixtures: Path, cache: Path, aggregate: str = "mean",
+def check_videos(model: Path, fixtures: Path, cache: Path, aggregate: str = "median",
                  max_frames: int = 120) -> CheckReport:
     """All 14 videos and the real faces; verdicts with the model's thresholds and ``aggregate``."""
     from edge_detector.classifier import OnnxClassifier
@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fixtures", type=Path,
                     default=Path(os.environ.get("EDGE_FIXTURES", "../shared/fixtures")))
     ap.add_argument("--cache", type=Path, default=Path("build/video_check"))
-    ap.add_argument("--aggregate", choices=sorted(AGGREGATES), default="mean")
+    ap.add_argument("--aggregate", choices=sorted(AGGREGATES), default="median")
     ap.add_argument("--max-frames", type=int, default=120)
     ap.add_argument("--out", type=Path)
     args = ap.parse_args(argv)
