@@ -221,7 +221,8 @@ async def _events(request: Request, st, job_id: str):
         st.streams -= 1
 
 
-@router.get("/jobs/{job_id}/files/{name}", summary="One of a finished job's outputs, by its listed name")
+@router.get("/jobs/{job_id}/files/{name:path}",
+            summary="One of a finished job's outputs, by its listed name")
 def job_file(request: Request, job_id: str, name: str, download: bool = False):
     job = _job_or_404(request, job_id)
     if name not in job.file_names:  # only names the worker recorded: never a client-made path

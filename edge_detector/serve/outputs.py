@@ -25,9 +25,12 @@ from ..sinks import (
     write_error,
     write_json,
 )
+from ..sinks.explain import DEFAULT_EXPLAIN, ExplainSink
 from ..sinks.files import WEB_VIDEO_FORMATS
 from ..timeline import Timeline
 from ..types import FrameResult, VideoInfo
+
+EXPLAIN_DIR = "explain"  # occlusion maps, served as explain/<file> (names the worker recorded)
 
 TIMELINE_FILE = "timeline.json"
 THUMB_PATTERN = "thumb-{}.jpg"
@@ -113,20 +116,26 @@ class PageFilesSink(Sink):
         points = [[p.frame, round(p.time_s, 3), None if p.p_fake is None else round(p.p_fake, 4),
                    p.label] for p in self.timeline.points]
         write_json(self.out_dir / TIMELINE_FILE, {
-            "threshold": run.policy.threshold, "fps": run.source.fps,
+            "threshold": run.policy.threshold, "band": list(run.policy.band) if run.policy.band
+            else None, "fps": run.source.fps,
             "frame_count": run.source.frame_count, "every": run.every,
             "columns": ["frame", "time_s", "p_fake", "label"], "points": points, "thumbnails": thumbs,
         })
 
 
-def job_sinks(info: VideoInfo, out_dir: Path, progress: ProgressFn, video_max_side: int) -> list[Sink]:
+def job_sinks(info: VideoInfo, out_dir: Path, progress: ProgressFn, video_max_side: int,
+              classifier=None, explain: int = DEFAULT_EXPLAIN) -> list[Sink]:
     """Progress first (a cancel stops the frame before the files see it); then the CLI's files in
-    its order (summary.json lists those before it), then the page's files."""
+    its order (summary.json lists those before it), then the page's files. With a
+    ``classifier``, occlusion maps of the ``explain`` most suspicious faces (the page shows them
+    under "Why FAKE?")."""
     sinks: list[Sink] = [JobProgressSink(progress), CsvSink(out_dir / "frames.csv")]
     if info.kind == "image":
         sinks.append(ImageSink(out_dir / "annotated.jpg"))
     else:
         sinks.append(WebVideoSink(out_dir / "annotated.webm", video_max_side))
+    if classifier is not None and explain:
+        sinks.append(ExplainSink(out_dir / EXPLAIN_DIR, classifier, explain))
     sinks += [SummarySink(out_dir / "summary.json"), ReportSink(out_dir / "report.html"),
               PageFilesSink(out_dir)]
     return sinks

@@ -22,7 +22,7 @@ from ..pipeline import Pipeline
 from ..runner import RunOptions, run_source
 from ..sources import open_source
 from .db import CANCELLED, DONE, FAILED, RUNNING, JobRow, JobStore
-from .outputs import Cancelled, job_sinks
+from .outputs import EXPLAIN_DIR, Cancelled, job_sinks
 
 log = logging.getLogger(__name__)
 OUT_DIR = "out"
@@ -88,7 +88,8 @@ class JobRunner:
             spec = replace(self.cfg.spec, model=model, threshold=job.threshold)
             pipeline = self.pipeline(spec)
             with open_source(folder / job.input) as src:
-                sinks = job_sinks(src.info, out_dir, progress, self.cfg.video_max_side)
+                sinks = job_sinks(src.info, out_dir, progress, self.cfg.video_max_side,
+                                  pipeline.classifier)
                 result = run_source(src, pipeline, RunOptions(out_dir=out_dir, force=True), sinks)
             if result.interrupted:
                 raise Cancelled
@@ -102,7 +103,7 @@ class JobRunner:
         s = result.summary
         summary_file = out_dir / "summary.json"
         self.store.finish(job.id, DONE, summary=summary_file.read_text(encoding="utf-8"),
-                          files=sorted(p.name for p in out_dir.iterdir() if p.is_file()),
+                          files=_listed_files(out_dir),
                           verdict=s.verdict, score=s.score, frames=s.frames_read,
                           error=None)
         return DONE
@@ -121,6 +122,15 @@ class JobRunner:
         shutil.rmtree(out_dir, ignore_errors=True)
         self.store.finish(job.id, FAILED, error=message)
         return FAILED
+
+
+def _listed_files(out_dir: Path) -> list[str]:
+    """The names the file endpoint may serve: the output folder's files and the overlay PNGs."""
+    names = [p.name for p in out_dir.iterdir() if p.is_file()]
+    maps = out_dir / EXPLAIN_DIR
+    if maps.is_dir():
+        names += [f"{EXPLAIN_DIR}/{p.name}" for p in maps.glob("*.png")]
+    return sorted(names)
 
 
 def worker_main(cfg: WorkerConfig, index: int, stop_event) -> None:

@@ -221,3 +221,16 @@ def test_delete_a_finished_job_removes_its_files(server, short_clip):
     assert not folder.exists()
     assert server.get(f"/api/jobs/{job['id']}/files/frames.csv").status_code == 404
 
+
+
+def test_a_job_explains_its_most_suspicious_faces_and_serves_the_maps(server, done_job):
+    done = server.get(f"/api/jobs/{done_job['id']}").json()
+    faces = done["summary"]["explain"]["faces"]
+    assert faces, "a clip with faces gets occlusion maps"
+    maps = [f for f in done["files"] if f.startswith("explain/")]
+    assert sorted(f["overlay"] for f in faces) == maps
+    r = server.get(f"/api/jobs/{done_job['id']}/files/{maps[0]}")
+    assert r.status_code == 200 and r.content[:8] == b"\x89PNG\r\n\x1a\n"
+    for name in ("explain/../serve.db", "explain/" + faces[0]["map"].split("/")[-1], "explain"):
+        r = server.get(f"/api/jobs/{done_job['id']}/files/{name}")
+        assert r.status_code == 404 and "error" in r.json(), name  # only recorded PNGs

@@ -225,9 +225,13 @@ function renderResult(job) {
   const s = job.summary || {};
   const banner = $("banner");
   banner.className = "banner " + verdictClass(s.verdict);
+  const band = s.threshold_real !== null && s.threshold_real !== undefined;
+  const rule = band ? `REAL below ${fmt(s.threshold_real, 2)}, UNCERTAIN in between, FAKE at or above ${fmt(s.threshold_fake, 2)}`
+    : `FAKE at or above ${fmt(s.threshold, 2)}`;
   const why = s.verdict === "NO_FACE" ? "No face was found, so there is no verdict."
-    : `${s.aggregation} P_fake ${fmt(s.score)}; FAKE at or above ${fmt(s.threshold, 2)}` +
-      (s.verdict === "FAKE" && s.top_method ? `; most likely method: ${s.top_method}` : "");
+    : `${s.aggregation} P_fake ${fmt(s.score)}; ${rule}` +
+      (s.verdict === "UNCERTAIN" ? "; neither call reached the model's precision target on validation: check by eye" : "") +
+      (s.verdict === "FAKE" && s.top_method ? `; most likely method: ${methodName(s.top_method)}` : "");
   banner.replaceChildren(el("div", { class: "verdict", id: "verdict" }, s.verdict || "?"), el("div", { class: "why" }, why));
   $("result-status").textContent = `model ${job.options.model}; ${(s.frames || {}).read} frames read, ${(s.frames || {}).analysed} analysed, ${(s.frames || {}).with_faces} with faces; ${fmt((s.speed || {}).fps, 1)} FPS`;
   const numbers = {
@@ -257,6 +261,7 @@ function renderResult(job) {
   $("warnings").textContent = (s.warnings || []).join(" ");
   $("timeline").replaceChildren();
   $("thumbs").replaceChildren();
+  drawExplained(job.id, s, files);
   if (files.includes("timeline.json")) {
     api(fileUrl(job.id, "timeline.json")).then((t) => { drawTimeline(t); drawThumbs(job.id, t); }).catch(() => {});
   }
@@ -273,7 +278,8 @@ function drawTimeline(t) {
   svg.append(svgEl("line", { x1: L, y1: y(0), x2: W - R, y2: y(0), class: "axis" }), svgEl("line", { x1: L, y1: y(0), x2: L, y2: y(1), class: "axis" }));
   for (const v of [0, 0.5, 1]) { const tx = svgEl("text", { x: L - 6, y: y(v) + 4, "text-anchor": "end" }); tx.textContent = v; svg.append(tx); }
   for (let i = 0; i <= 4; i++) { const s = end * i / 4; const tx = svgEl("text", { x: x(s), y: H - 8, "text-anchor": "middle" }); tx.textContent = s.toFixed(s < 10 ? 1 : 0) + " s"; svg.append(tx); }
-  if (t.threshold !== null && t.threshold !== undefined) svg.append(svgEl("line", { x1: L, y1: y(t.threshold), x2: W - R, y2: y(t.threshold), class: "thr" }));
+  const cuts = t.band ? t.band : (t.threshold !== null && t.threshold !== undefined ? [t.threshold] : []);
+  for (const c of cuts) svg.append(svgEl("line", { x1: L, y1: y(c), x2: W - R, y2: y(c), class: "thr" }));
   const segs = [];
   let seg = [];
   for (const p of pts) {  // the trace breaks where the face disappears
@@ -283,17 +289,28 @@ function drawTimeline(t) {
   for (const sg of segs) svg.append(svgEl("polyline", { points: sg.join(" "), fill: "none", stroke: "#9aa5b1", "stroke-width": 1.2 }));
   for (const p of pts) {
     if (p[2] === null) continue;
-    const c = svgEl("circle", { cx: x(p[1]).toFixed(1), cy: y(p[2]).toFixed(1), r: pts.length > 300 ? 1.8 : 3, fill: p[3] === "FAKE" ? "#c62828" : "#2e7d32" });
+    const c = svgEl("circle", { cx: x(p[1]).toFixed(1), cy: y(p[2]).toFixed(1), r: pts.length > 300 ? 1.8 : 3, fill: p[3] === "FAKE" ? "#c62828" : p[3] === "UNCERTAIN" ? "#a15c00" : "#2e7d32" });
     const tip = svgEl("title", {}); tip.textContent = `frame ${p[0]}, ${p[1]} s, P_fake ${p[2]}`; c.append(tip);
     svg.append(c);
   }
   $("timeline").replaceChildren(svg);
 }
 
+// Pseudo-fake classes say what they found, not a method (as the CLI and the report do).
+function methodName(m) { return m === "SelfBlended" ? "blending traces (method unknown)" : m; }
+
+function drawExplained(id, s, files) {
+  const faces = ((s.explain || {}).faces || []).filter((f) => files.includes(f.overlay));
+  $("explain-h").hidden = $("explain").hidden = $("explain-note").hidden = !faces.length;
+  $("explain").replaceChildren(...faces.map((f) => el("figure", {},
+    el("img", { src: fileUrl(id, f.overlay), alt: `occlusion map of face ${f.face} in frame ${f.frame}`, loading: "lazy" }),
+    el("figcaption", {}, `frame ${f.frame} · ${Number(f.time_s).toFixed(2)} s · face ${f.face} · P_fake ${fmt(f.p_fake)} · largest drop ${fmt(f.peak_drop)}`))));
+}
+
 function drawThumbs(id, t) {
   const items = (t.thumbnails || []).map((th, i) => el("figure", {},
     el("img", { src: fileUrl(id, th.file), alt: `frame ${th.frame}, P_fake ${fmt(th.p_fake)}`, loading: "lazy" }),
-    el("figcaption", {}, `#${i + 1} · frame ${th.frame} · ${Number(th.time_s).toFixed(2)} s · P_fake ${fmt(th.p_fake)}` + (th.fake ? ` · ${th.method}` : ""))));
+    el("figcaption", {}, `#${i + 1} · frame ${th.frame} · ${Number(th.time_s).toFixed(2)} s · P_fake ${fmt(th.p_fake)}` + (th.fake ? ` · ${methodName(th.method)}` : ""))));
   $("thumbs").replaceChildren(...(items.length ? items : [el("p", { class: "muted" }, "No face was analysed.")]));
 }
 
