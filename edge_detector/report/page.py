@@ -123,7 +123,15 @@ def _pct(v: Any) -> str:
 
 
 def _point_color(p: TimelinePoint) -> str:
+    if p.label == UNCERTAIN:
+        return VERDICT_STYLE[UNCERTAIN][0]
     return hk.class_color("original" if p.label != "FAKE" else p.method)
+
+
+def _point_key(p: TimelinePoint) -> str:
+    if p.label == UNCERTAIN:
+        return "UNCERTAIN"
+    return "original (REAL)" if p.label != "FAKE" else str(display_method(p.method))
 
 
 def _timeline_chart(run: RunResult, timeline: Timeline) -> str:
@@ -164,9 +172,8 @@ def _timeline_chart(run: RunResult, timeline: Timeline) -> str:
     chart = svg.svg(ax, "".join(parts), "P_fake per analysed frame", cls="chart timeline")
     shown: dict[str, str] = {}
     for p in faces:
-        key = "original (REAL)" if p.label != "FAKE" else str(p.method)
-        shown.setdefault(key, _point_color(p))
-    order = ["original (REAL)", *run.contract.class_names]
+        shown.setdefault(_point_key(p), _point_color(p))
+    order = ["original (REAL)", "UNCERTAIN", *map(display_method, run.contract.class_names)]
     colors = {k: shown[k] for k in sorted(shown, key=lambda k: order.index(k) if k in order else 99)}
     colors["no face"] = hk.GREY
     note = (f"One point per analysed frame with a face (highest P_fake in the frame); "
