@@ -39,9 +39,18 @@ class Verdict:
 
     @property
     def correct(self) -> bool | None:
+        """True/False for a REAL or FAKE verdict; False for UNCERTAIN (not right, not wrong
+        either: see :attr:`wrong`); None when there is no verdict (no face)."""
+        if self.verdict == "UNCERTAIN":
+            return False
         if self.verdict not in ("REAL", "FAKE"):
             return None
         return (self.verdict == "REAL") == (self.truth == "original")
+
+    @property
+    def wrong(self) -> bool:
+        """On the wrong side: REAL for a fake or FAKE for an original."""
+        return self.verdict in ("REAL", "FAKE") and not self.correct
 
 
 def astronaut_video(path: Path, frames: int = 75, size: tuple[int, int] = (960, 540),
@@ -105,16 +114,19 @@ def run_real_demo(out: Path, fixtures: Path | None, max_frames: int = 150,
 
 def format_verdicts(verdicts: list[Verdict], model_line: str) -> str:
     lines = [f"model: {model_line}", "",
-             f"{'video':<34} {'truth':<15} {'verdict':<8} {'P_fake':>6}  method          ok"]
+             f"{'video':<34} {'truth':<15} {'verdict':<9} {'P_fake':>6}  method          ok"]
     for v in verdicts:
         score = "  n/a" if v.score is None else f"{v.score:.3f}"
-        ok = {True: "yes", False: "NO", None: "-"}[v.correct]
-        lines.append(f"{v.label:<34} {v.truth:<15} {v.verdict:<8} {score:>6}  "
+        ok = "unsure" if v.verdict == "UNCERTAIN" else {True: "yes", False: "NO", None: "-"}[v.correct]
+        lines.append(f"{v.label:<34} {v.truth:<15} {v.verdict:<9} {score:>6}  "
                      f"{(v.method or '-') if v.verdict == 'FAKE' else '-':<15} {ok}")
     judged = [v for v in verdicts if v.correct is not None]
     right = sum(v.correct for v in judged)
-    lines += ["", f"{right} of {len(judged)} videos judged correctly (a handful of videos: an "
-                  "illustration, not a measurement; see the model card for test-set numbers)"]
+    unsure = sum(v.verdict == "UNCERTAIN" for v in judged)
+    wrong = sum(v.wrong for v in judged)
+    lines += ["", f"{right} of {len(judged)} videos judged correctly ({unsure} UNCERTAIN, {wrong} "
+                  "on the wrong side; a handful of videos: an illustration, not a measurement; see "
+                  "the model card for test-set numbers)"]
     return "\n".join(lines)
 
 
