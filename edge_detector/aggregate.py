@@ -13,7 +13,24 @@ from .contract import ModelContract
 from .policy import AGGREGATIONS, DEFAULT_POLICY, FAKE, NO_FACE, TRIM, DecisionPolicy
 from .types import FrameResult, TrackSummary, VideoSummary
 
-__all__ = ["AGGREGATIONS", "NO_FACE", "VideoAggregator"]
+__all__ = ["AGGREGATIONS", "NO_FACE", "VideoAggregator", "face_score"]
+
+
+def face_score(p_fake: np.ndarray, aggregation: str) -> float:
+    """One video score from its faces' P_fake (every aggregate but ``fraction``, which counts
+    frames): the one implementation the runtime and the fixture-video check share."""
+    p = np.asarray(p_fake, np.float64)
+    if aggregation == "median":
+        return float(np.median(p))
+    if aggregation == "trimmed":  # the mean of the middle 80 %
+        k = int(len(p) * TRIM)
+        return float(np.sort(p)[k:len(p) - k].mean()) if len(p) > 2 * k else float(p.mean())
+    if aggregation == "logit":  # mean log-odds, back to a probability
+        q = np.clip(p, 1e-6, 1 - 1e-6)
+        return float(1.0 / (1.0 + np.exp(-np.mean(np.log(q / (1 - q))))))
+    if aggregation == "mean":
+        return float(p.mean())
+    raise ValueError(f"no face-score aggregate {aggregation!r}")
 
 
 class VideoAggregator:
@@ -26,7 +43,10 @@ class VideoAggregator:
         self.frames_analysed = 0
         self.frames_with_faces = 0
         self.fake_frames = 0
-        self._p_fake: list[float] = []
+        # every face's P_fake in a growing buffer: the header asks for the running score on
+        # every frame, and converting a Python list each time grew with the video
+        self._buf = np.empty(1024, np.float64)
+        self._n = 0
         self._probs_sum = np.zeros(contract.num_classes, np.float64)
         self._methods: Counter[str] = Counter()
         self._tracks: dict[int, list[float]] = defaultdict(list)
@@ -43,32 +63,30 @@ class VideoAggregator:
         if self.policy.is_fake(float(faces.p_fake.max())):
             self.fake_frames += 1
         p_fake = faces.p_fake.tolist()
-        self._p_fake += p_fake
+        if self._n + len(p_fake) > len(self._buf):
+            self._buf = np.resize(self._buf, max(2 * len(self._buf), self._n + len(p_fake)))
+        self._buf[self._n:self._n + len(p_fake)] = p_fake
+        self._n += len(p_fake)
         self._probs_sum += faces.probs.sum(axis=0, dtype=np.float64)
         for track, p in zip(faces.track.tolist(), p_fake, strict=True):
             self._tracks[track].append(p)
         self._methods.update(faces.method[faces.label == FAKE].tolist())
 
     @property
+    def _p_fake(self) -> np.ndarray:
+        return self._buf[:self._n]
+
+    @property
     def running_score(self) -> float | None:
-        return self._score() if self._p_fake else None
+        return self._score() if self._n else None
 
     def _score(self) -> float:
-        if self.policy.aggregation == "median":
-            return float(np.median(self._p_fake))
         if self.policy.aggregation == "fraction":
             return self.fake_frames / max(self.frames_with_faces, 1)
-        p = np.asarray(self._p_fake, np.float64)
-        if self.policy.aggregation == "trimmed":
-            k = int(len(p) * TRIM)
-            return float(np.sort(p)[k:len(p) - k].mean()) if len(p) > 2 * k else float(p.mean())
-        if self.policy.aggregation == "logit":  # mean log-odds, back to a probability
-            q = np.clip(p, 1e-6, 1 - 1e-6)
-            return float(1.0 / (1.0 + np.exp(-np.mean(np.log(q / (1 - q))))))
-        return float(p.mean())
+        return face_score(self._p_fake, self.policy.aggregation)
 
     def _top_method(self) -> str | None:
-        if not self._p_fake:
+        if not self._n:
             return None
         if self._methods:
             return self._methods.most_common(1)[0][0]

@@ -21,24 +21,44 @@ from .fsnames import display_name
 LOCK_FILE = ".edge-detect.lock"
 
 
+class LockHeld(Exception):
+    """Another live process holds the lock; ``holder`` is the pid it wrote ("?" if none)."""
+
+    def __init__(self, holder: str) -> None:
+        super().__init__(holder)
+        self.holder = holder
+
+
 @contextlib.contextmanager
-def output_lock(folder: str | os.PathLike) -> Iterator[Path]:
-    """Hold the folder's lock for the block; SinkError (exit 5) when another process holds it."""
-    path = Path(folder) / LOCK_FILE
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
-    except OSError as exc:
-        raise SinkError(f"cannot lock output folder {display_name(folder)}: "
-                        f"{exc.strerror or exc}") from exc
+def pid_lock(path: str | os.PathLike, mode: int = 0o666) -> Iterator[Path]:
+    """Hold an exclusive ``flock`` on ``path`` (created if needed, our pid written in it) for the
+    block; :class:`LockHeld` when another process holds it. Shared by the runtime's output lock
+    and the ETL's one-run-per-folder lock."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, mode)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
-            raise SinkError(f"output folder {display_name(folder)} is in use by another edge-detect "
-                            f"(pid {holder}); wait for it to finish or choose another -o") from None
+            raise LockHeld(os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?") from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        yield path
+        yield Path(path)
     finally:
         os.close(fd)  # releases the lock
+
+
+@contextlib.contextmanager
+def output_lock(folder: str | os.PathLike) -> Iterator[Path]:
+    """Hold the folder's lock for the block; SinkError (exit 5) when another process holds it."""
+    path = Path(folder) / LOCK_FILE
+    stack = contextlib.ExitStack()
+    try:
+        held = stack.enter_context(pid_lock(path))
+    except LockHeld as exc:
+        raise SinkError(f"output folder {display_name(folder)} is in use by another edge-detect "
+                        f"(pid {exc.holder}); wait for it to finish or choose another -o") from None
+    except OSError as exc:
+        raise SinkError(f"cannot lock output folder {display_name(folder)}: "
+                        f"{exc.strerror or exc}") from exc
+    with stack:
+        yield held

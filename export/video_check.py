@@ -22,7 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
+from edge_detector.aggregate import face_score
 from edge_detector.build import PipelineSpec, build_pipeline
+from edge_detector.pipeline import Pipeline
 from edge_detector.policy import DecisionPolicy
 from edge_detector.sources import ImageSource, VideoFileSource
 
@@ -35,23 +37,13 @@ VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 
 
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, 1e-6, 1 - 1e-6)
-    return np.log(p / (1 - p))
-
-
-def _trimmed(p: np.ndarray, cut: float = 0.1) -> float:
-    s = np.sort(p)
-    k = int(len(s) * cut)
-    return float(s[k:len(s) - k].mean()) if len(s) > 2 * k else float(s.mean())
-
-
-# Video score from the per-face P_fake of the analysed frames (all faces, all tracks).
+# Video score from the per-face P_fake of the analysed frames (all faces, all tracks), computed by
+# the runtime's own aggregate (names as the card records them).
 AGGREGATES = {
-    "mean": lambda p: float(np.mean(p)),
-    "median": lambda p: float(np.median(p)),
-    "trimmed_mean_10": _trimmed,
-    "mean_logit": lambda p: float(1 / (1 + np.exp(-np.mean(_logit(p))))),
+    "mean": lambda p: face_score(p, "mean"),
+    "median": lambda p: face_score(p, "median"),
+    "trimmed_mean_10": lambda p: face_score(p, "trimmed"),
+    "mean_logit": lambda p: face_score(p, "logit"),
 }
 
 
@@ -87,9 +79,10 @@ class CheckReport:
         return asdict(self)
 
 
-def face_scores(model: Path, media: Path, max_frames: int | None) -> np.ndarray:
-    """P_fake of every face in the first ``max_frames`` analysed frames of ``media``."""
-    pipe = build_pipeline(PipelineSpec(model=Path(model), threads=2))
+def face_scores(pipeline: Pipeline, media: Path, max_frames: int | None) -> np.ndarray:
+    """P_fake of every face in the first ``max_frames`` analysed frames of ``media`` (a fresh
+    copy of ``pipeline``: no tracking state carried over)."""
+    pipe = pipeline.fresh()
     src = (ImageSource(media) if media.suffix.lower() in IMAGE_SUFFIXES
            else VideoFileSource(media))
     out: list[float] = []
@@ -133,13 +126,12 @@ def _videos(fixtures: Path, cache: Path) -> list[tuple[str, str, str, Path]]:
 def check_videos(model: Path, fixtures: Path, cache: Path, aggregate: str = "median",
                  max_frames: int = 120) -> CheckReport:
     """All 14 videos and the real faces; verdicts with the model's thresholds and ``aggregate``."""
-    from edge_detector.classifier import OnnxClassifier
-
-    contract = OnnxClassifier(model).contract
+    pipeline = build_pipeline(PipelineSpec(model=Path(model), threads=2))
+    contract = pipeline.contract
     policy = DecisionPolicy.choose(None, contract.threshold, "mean", contract.band)
     checks = []
     for name, cls, comp, path in _videos(fixtures, cache):
-        p = face_scores(model, path, max_frames)
+        p = face_scores(pipeline, path, max_frames)
         scores = {k: (f(p) if len(p) else float("nan")) for k, f in AGGREGATES.items()}
         verdict = policy.label(scores[aggregate]) if len(p) else "NO_FACE"
         right = verdict == ("REAL" if cls == "original" else "FAKE")
@@ -152,7 +144,7 @@ def check_videos(model: Path, fixtures: Path, cache: Path, aggregate: str = "med
         originals_called_fake=sum(c.truth == "original" and c.verdict == "FAKE" for c in checks),
         fakes_called_real=sum(c.truth != "original" and c.verdict == "REAL" for c in checks),
         uncertain=sum(c.verdict == "UNCERTAIN" for c in checks),
-        real_faces=real_faces(model, fixtures / FACES, policy), aggregate_margins=margins)
+        real_faces=real_faces(pipeline, fixtures / FACES, policy), aggregate_margins=margins)
 
 
 def _margin(checks: list[VideoCheck], aggregate: str, policy: DecisionPolicy) -> dict:
@@ -170,13 +162,13 @@ def _margin(checks: list[VideoCheck], aggregate: str, policy: DecisionPolicy) ->
     return {"right": right, "worst_margin": round(float(min(dist)), 4) if dist else None}
 
 
-def real_faces(model: Path, folder: Path, policy: DecisionPolicy) -> dict:
+def real_faces(pipeline: Pipeline, folder: Path, policy: DecisionPolicy) -> dict:
     """Share of the faces in ``folder`` (real people) called FAKE, per file and overall."""
     per_file, total, fake, uncertain = {}, 0, 0, 0
     for path in sorted(folder.iterdir()) if folder.is_dir() else []:
         if path.suffix.lower() not in VIDEO_SUFFIXES + IMAGE_SUFFIXES:
             continue
-        p = face_scores(model, path, None)
+        p = face_scores(pipeline, path, None)
         labels = policy.labels(p) if len(p) else np.array([])
         n_fake = int(np.sum(labels == "FAKE"))
         n_unc = int(np.sum(labels == "UNCERTAIN"))

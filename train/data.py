@@ -102,25 +102,16 @@ def without_classes(data: SplitData, classes: tuple[str, ...], drop: tuple[str, 
                      data.frames[keep])
 
 
-def with_levels(data: SplitData, data_dir: str | Path, levels: tuple[str, ...] | None = None
-                ) -> tuple[SplitData, list[list[str]]]:
-    """(data, one path list per compression level) from the data folder's degrade record.
-
-    Level 0 is the crops as given; without a record, that is the only level.
-    """
+def level_paths(data: SplitData, data_dir: str | Path) -> dict[str, list[str]]:
+    """Compression level -> the paths of ``data``'s crops at that level, in order: ``c23`` (the
+    crops as given) first, then each H.264 level of the data folder's degrade record."""
     from .degrade import read_record, variant_paths
 
     record = read_record(data_dir)
     if record is None:
-        return data, [data.paths]
+        return {"c23": list(data.paths)}
     root = Path(data_dir)
-    rel = [str(Path(p).relative_to(root)) for p in data.paths]
-    by_level = variant_paths(root, rel, record)
-    names = levels or tuple(by_level)
-    unknown = [n for n in names if n not in by_level]
-    if unknown:
-        raise ConfigError(f"{data_dir} has no compression level {unknown}; it has {list(by_level)}")
-    return data, [by_level[n] for n in names]
+    return variant_paths(root, [str(Path(p).relative_to(root)) for p in data.paths], record)
 
 
 def pooled(data: SplitData, variants: list[list[str]]) -> SplitData:

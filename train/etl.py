@@ -8,7 +8,6 @@ video's manifest rows in one append, so an interrupted run resumes cleanly (see 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
 import math
@@ -26,6 +25,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from edge_detector.csvsafe import escape_frame
 from edge_detector.faces import DEFAULT_MARGIN, FaceDetector, crop_face
+from edge_detector.outlock import LockHeld, pid_lock
 from edge_detector.sinks import write_image
 
 from .errors import ConfigError
@@ -256,19 +256,13 @@ def out_lock(out: Path) -> Iterator[None]:
     owner's pid. The kernel drops the lock when its process dies, so a lock file left by a killed
     run (a stale pid) never blocks a new run."""
     out.mkdir(parents=True, exist_ok=True)
-    fd = os.open(out / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            owner = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
-            raise RuntimeError(f"another ETL run (pid {owner}) is writing to {out}; wait for it "
-                               "or use another --out") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        yield
-    finally:
-        os.close(fd)  # releases the lock
+        with pid_lock(out / LOCK_FILE, 0o644):
+            yield
+    except LockHeld as exc:
+        owner = "unknown" if exc.holder == "?" else exc.holder
+        raise RuntimeError(f"another ETL run (pid {owner}) is writing to {out}; wait for it "
+                           "or use another --out") from None
 
 
 def _run_jobs(cfg: EtlConfig, jobs: list[VideoJob]):

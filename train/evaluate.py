@@ -66,23 +66,20 @@ def _keras_classes(model_path: Path, data_dir: Path) -> tuple[str, ...]:
     return load_classes(data_dir)
 
 
-def _run_threshold(model_path: Path) -> float | None:
-    """The validation-chosen threshold ``fit`` wrote to run.json beside the model, if any."""
+def _run_decision(model_path: Path) -> dict:
+    """The decision ``fit`` wrote to run.json beside a ``.keras`` model: the validation-chosen
+    threshold and, when there is one, the three-level band (as ModelContract keywords)."""
     try:
-        value = json.loads((model_path.parent / "run.json").read_text()).get("threshold")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return float(value) if isinstance(value, (int, float)) and 0 < value < 1 else None
-
-
-def _run_band(model_path: Path) -> dict:
-    """The three-level band ``fit`` wrote to run.json's contract, if any."""
-    try:
-        c = json.loads((model_path.parent / "run.json").read_text()).get("contract") or {}
+        run = json.loads((model_path.parent / "run.json").read_text())
+        value, c = run.get("threshold"), run.get("contract")
     except (OSError, ValueError, AttributeError):
         return {}
+    c = c if isinstance(c, dict) else {}
+    out = {"threshold": float(value)} if isinstance(value, (int, float)) and 0 < value < 1 else {}
     keys = ("threshold_real", "threshold_fake")
-    return {k: float(c[k]) for k in keys} if all(c.get(k) is not None for k in keys) else {}
+    if all(c.get(k) is not None for k in keys):
+        out.update({k: float(c[k]) for k in keys})
+    return out
 
 
 def load_predictor(model_path: str | Path, data_dir: str | Path, batch_size: int = 64
@@ -104,7 +101,7 @@ def load_predictor(model_path: str | Path, data_dir: str | Path, batch_size: int
 
     model = load_model(model_path)
     contract = ModelContract(_keras_classes(model_path, Path(data_dir)), model_input_size(model),
-                             threshold=_run_threshold(model_path), **_run_band(model_path))
+                             **_run_decision(model_path))
     if int(model.outputs[0].shape[-1]) != contract.num_classes:
         raise ConfigError(f"{model_path} has {model.outputs[0].shape[-1]} outputs but "
                           f"{contract.num_classes} classes are listed")
@@ -220,18 +217,15 @@ def _levels(predict: Predictor, data, data_dir: Path, contract: ModelContract, t
             batch_size: int, progress: bool, probs: np.ndarray) -> dict:
     """Metrics per compression level: the crops as given (``c23``) and each H.264 variant that
     ``train degrade`` wrote (the test split's at the fixed protocol width)."""
-    from .data import with_levels
+    from .data import level_paths
     from .degrade import read_record
 
     record = read_record(data_dir)
-    names = ["c23"] + ([f"crf{c}" for c in record.crfs] if record else [])
-    _, paths = with_levels(data, data_dir)
     band = contract.band
     fake_at = band[1] if band else threshold
     out = {}
-    for name, level_paths in zip(names, paths, strict=True):
-        p = probs if name == "c23" else predict_split(predict, level_paths, batch_size,
-                                                      progress)[0]
+    for name, paths in level_paths(data, data_dir).items():
+        p = probs if name == "c23" else predict_split(predict, paths, batch_size, progress)[0]
         out[name] = level_metrics(p, data.labels, contract.class_names,
                                   contract.original_index, fake_at, band[0] if band else None)
     if record:

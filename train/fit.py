@@ -33,12 +33,12 @@ from .calibrate import calibrate
 from .callbacks import EpochStats, FakeAUC, WarmCheckpoint
 from .data import (
     class_weights,
+    level_paths,
     load_classes,
     make_tf_dataset,
     pooled,
     split_data,
     warm_cache,
-    with_levels,
     without_classes,
 )
 from .degenerate import check_degenerate
@@ -285,15 +285,15 @@ def _datasets(cfg: FitConfig, classes: tuple[str, ...], contract: ModelContract)
     for d in (train, val):
         if len(d) == 0:
             raise ConfigError(f"no '{d.split}' crops in {cfg.data_dir}: the split is empty")
-    train, train_levels = with_levels(train, cfg.data_dir)
-    val, val_levels = with_levels(val, cfg.data_dir)
+    train_levels = list(level_paths(train, cfg.data_dir).values())
+    val_levels = level_paths(val, cfg.data_dir)
     weights = cfg.level_weights[:len(train_levels)]
     if len(train_levels) > 1 and len(weights) != len(train_levels):
         raise ConfigError(f"--level-weights needs {len(train_levels)} values (as given + each "
                           f"H.264 level), got {len(cfg.level_weights)}")
     train_ds = make_tf_dataset(train, contract, cfg.batch_size, True, cfg.seed, cfg.cache,
                                train_levels if len(train_levels) > 1 else None, weights)
-    val_all = pooled(val, val_levels)
+    val_all = pooled(val, list(val_levels.values()))
     val_ds = make_tf_dataset(val_all, contract, cfg.batch_size, False, cfg.seed, cfg.cache)
     return train, val, val_levels, train_ds, val_ds, val_all
 
@@ -394,15 +394,11 @@ def _transfer_phases(model, cfg, train_ds, val_ds, ckpt, n_train, weights, steps
 
 def _calibrate(probs: np.ndarray, levels, original_index: int, cfg: FitConfig):
     """Thresholds from pooled validation probabilities (level after level, as :func:`pooled`)."""
-    from .degrade import read_record
-
     val, paths = levels
-    record = read_record(cfg.data_dir)
-    names = ["c23"] + ([f"crf{c}" for c in record.crfs] if record and len(paths) > 1 else [])
     n = len(val)
     fake = val.labels != original_index
     by_level = {name: (fake, 1.0 - probs[i * n:(i + 1) * n, original_index])
-                for i, name in enumerate(names)}
+                for i, name in enumerate(paths)}
     if fake.all() or not fake.any():
         log.warning("validation holds only one of real and fake crops: no threshold")
         return None
